@@ -1,0 +1,3 @@
+fn main() {
+    // Benchmark arrives in a following change.
+}

@@ -1,0 +1,178 @@
+//! Commit: an open session becomes an immutable order, in one transaction.
+//!
+//! The transaction writes the order and its line snapshots, totals, the stock deltas, the
+//! first event and the outbox row. The idempotency key makes a retried commit return the
+//! order it made the first time, after a crash and restart too.
+
+use chrono::{Local, Utc};
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+use tillbook_protocol::events::{self, EventPayload, StockReason};
+
+use crate::clock::fmt_time;
+use crate::error::{err, ErrorCode, Result};
+use crate::session::{self, Severity};
+use crate::{catalog, channel, db, outbox, stock, Book};
+
+/// Options of a commit beyond the session and the key.
+#[derive(Debug, Clone, Default)]
+pub struct CommitOptions {
+    /// The revision the caller's last check saw; a later change makes the commit fail with
+    /// `stale_check`.
+    pub checked_revision: Option<i64>,
+    /// Who committed (recorded on the first event); `till` when absent.
+    pub actor: Option<String>,
+}
+
+/// What a commit returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommitOutcome {
+    pub order_ref: String,
+    /// True when this key had already committed this session: nothing new was written.
+    pub replayed: bool,
+    pub total_q: i64,
+    pub currency: String,
+    pub outbox_seq: Option<i64>,
+}
+
+fn existing(conn: &Connection, idempotency_key: &str) -> Result<Option<(String, String, i64, String)>> {
+    Ok(conn
+        .prepare_cached("SELECT order_ref, session_key, total_q, currency FROM orders WHERE idempotency_key = ?1")?
+        .query_row([idempotency_key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?)
+}
+
+impl Book {
+    /// Commits a session with an idempotency key.
+    pub fn commit(&mut self, key: &str, idempotency_key: &str, options: CommitOptions) -> Result<CommitOutcome> {
+        if idempotency_key.trim().is_empty() || idempotency_key.len() > 200 {
+            return err(ErrorCode::InvalidArgument, "the idempotency key must be 1-200 characters");
+        }
+        let now = self.now();
+        let s = self.settings.clone();
+        let tx = db::write_tx(&mut self.conn)?;
+
+        if let Some((order_ref, session_key, total_q, currency)) = existing(&tx, idempotency_key)? {
+            if session_key != key {
+                return err(
+                    ErrorCode::IdempotencyConflict,
+                    format!("idempotency key {idempotency_key:?} already committed another session as {order_ref}"),
+                );
+            }
+            return Ok(CommitOutcome { order_ref, replayed: true, total_q, currency, outbox_seq: None });
+        }
+
+        let row = session::load_row(&tx, key)?;
+        if row.state != "open" {
+            let what = match &row.order_ref {
+                Some(r) => format!("session {key} is already committed as {r} (with another idempotency key)"),
+                None => format!("session {key} is {}", row.state),
+            };
+            return err(ErrorCode::SessionNotOpen, what);
+        }
+        let lines = session::load_lines(&tx, key)?;
+        if lines.is_empty() {
+            return err(ErrorCode::EmptySession, format!("session {key} has no lines"));
+        }
+        if let Some(seen) = options.checked_revision {
+            if seen != row.revision {
+                return err(
+                    ErrorCode::StaleCheck,
+                    format!("the check saw revision {seen} but the session is at revision {}: check again", row.revision),
+                );
+            }
+        }
+        let expired = stock::expired_holds(&tx, key, now)?;
+        let found = session::issues(&tx, &row, &lines, &s.location, now)?;
+        let blocking: Vec<_> = found.iter().filter(|i| i.severity == Severity::Blocking).collect();
+        if !blocking.is_empty() {
+            let stock_related = blocking.iter().all(|i| i.code == "insufficient_stock" || i.code == "unique_unavailable");
+            let lost_hold = blocking.iter().any(|i| {
+                i.sku.as_ref().is_some_and(|sku| lines.iter().any(|l| &l.sku == sku && expired.contains(&l.line_id)))
+            });
+            let text: Vec<String> = blocking.iter().map(|i| format!("{} ({})", i.message, i.code)).collect();
+            if stock_related && lost_hold {
+                return err(ErrorCode::HoldExpired, format!("the stock hold ran out and the stock is gone: {}", text.join("; ")));
+            }
+            return err(ErrorCode::BlockingIssues, text.join("; "));
+        }
+        let (subtotal_q, total_q, items) = session::totals(&lines, row.discount_q)?;
+        let ch = channel::get(&tx, &row.channel)?;
+
+        let ref_seq = db::next_counter(&tx, "order_ref")?;
+        let business_date = now.with_timezone(&Local).date_naive();
+        let order_ref = format!("{}{}-{}-{:04}", s.order_prefix, business_date.format("%Y%m%d"), s.terminal_code, ref_seq);
+        let seq = outbox::next_seq(&tx)?;
+        let actor = options.actor.clone().unwrap_or_else(|| "till".to_string());
+
+        tx.execute(
+            "INSERT INTO orders(order_ref, ref_seq, session_key, idempotency_key, channel, status, currency,
+                                subtotal_q, discount_q, total_q, item_count, handle, note, business_date, committed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            rusqlite::params![
+                order_ref, ref_seq, key, idempotency_key, ch.code, ch.flow.initial, s.currency,
+                subtotal_q, row.discount_q, total_q, items, row.handle, row.note,
+                business_date.to_string(), fmt_time(now)
+            ],
+        )?;
+        let mut wire_lines = Vec::with_capacity(lines.len());
+        let mut deltas = Vec::with_capacity(lines.len());
+        let mut insert_line = tx.prepare_cached(
+            "INSERT INTO order_lines(order_ref, line_no, sku, name, unit_price_q, qty, discount_q, total_q,
+                                     is_unique, product_active)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        for (i, l) in lines.iter().enumerate() {
+            let product = catalog::get(&tx, &l.sku)?;
+            let unique = product.as_ref().is_some_and(|p| p.unique);
+            let active = product.as_ref().is_some_and(|p| p.active);
+            let line_no = i as u32 + 1;
+            let total = l.total_q()?;
+            insert_line.execute(rusqlite::params![
+                order_ref, line_no, l.sku, l.name, l.unit_price_q, l.qty, l.discount_q, total, unique, active
+            ])?;
+            if unique {
+                tx.execute("UPDATE products SET sold_by = ?2 WHERE sku = ?1", [&l.sku, &order_ref])?;
+            }
+            deltas.push(stock::record(&tx, &l.sku, &s.location, -l.qty, StockReason::Sale, &order_ref, now, Some(seq))?);
+            wire_lines.push(events::OrderLine {
+                line_no,
+                sku: l.sku.clone(),
+                name: l.name.clone(),
+                unit_price_q: l.unit_price_q,
+                qty: l.qty,
+                discount_q: l.discount_q,
+                total_q: total,
+                unique,
+            });
+        }
+        drop(insert_line);
+        tx.execute(
+            "INSERT INTO order_events(order_ref, kind, to_status, actor, at, outbox_seq)
+             VALUES (?1, 'created', ?2, ?3, ?4, ?5)",
+            rusqlite::params![order_ref, ch.flow.initial, actor, fmt_time(now), seq],
+        )?;
+        let payload = EventPayload::OrderCommitted(events::OrderCommitted {
+            order_ref: order_ref.clone(),
+            channel: ch.code.clone(),
+            status: ch.flow.initial.clone(),
+            currency: s.currency.clone(),
+            subtotal_q,
+            discount_q: row.discount_q,
+            total_q,
+            business_date,
+            committed_at: now.with_timezone(&Utc),
+            handle: row.handle.clone(),
+            lines: wire_lines,
+            stock_deltas: deltas,
+        });
+        outbox::insert(&tx, seq, &payload, Some(&order_ref), now)?;
+        stock::release_holds(&tx, key)?;
+        tx.execute(
+            "UPDATE sessions SET state = 'committed', order_ref = ?2, updated_at = ?3 WHERE session_key = ?1",
+            [key, &order_ref, &fmt_time(now)],
+        )?;
+        tx.commit()?;
+        Ok(CommitOutcome { order_ref, replayed: false, total_q, currency: s.currency, outbox_seq: Some(seq) })
+    }
+}

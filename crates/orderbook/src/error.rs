@@ -1,0 +1,136 @@
+//! The order book's typed error: a stable code and a human message.
+
+use std::fmt;
+
+/// Stable machine-readable error codes. The UI and scripts branch on these, never on messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    // Commit
+    EmptySession,
+    SessionNotOpen,
+    BlockingIssues,
+    StaleCheck,
+    HoldExpired,
+    IdempotencyConflict,
+    // Lookups
+    UnknownSku,
+    UnknownSession,
+    UnknownLine,
+    UnknownOrder,
+    UnknownChannel,
+    // Input
+    InvalidQuantity,
+    InvalidPrice,
+    InvalidDiscount,
+    InvalidArgument,
+    PriceRequired,
+    PriceNotAllowed,
+    EditNotAllowed,
+    HandleInUse,
+    UniqueUnavailable,
+    ProductInactive,
+    AmountOverflow,
+    InvalidTransition,
+    ImportInvalid,
+    // The book itself
+    NotABook,
+    NotInitialized,
+    AlreadyInitialized,
+    NewerSchema,
+    Storage,
+    Io,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            EmptySession => "empty_session",
+            SessionNotOpen => "session_not_open",
+            BlockingIssues => "blocking_issues",
+            StaleCheck => "stale_check",
+            HoldExpired => "hold_expired",
+            IdempotencyConflict => "idempotency_conflict",
+            UnknownSku => "unknown_sku",
+            UnknownSession => "unknown_session",
+            UnknownLine => "unknown_line",
+            UnknownOrder => "unknown_order",
+            UnknownChannel => "unknown_channel",
+            InvalidQuantity => "invalid_quantity",
+            InvalidPrice => "invalid_price",
+            InvalidDiscount => "invalid_discount",
+            InvalidArgument => "invalid_argument",
+            PriceRequired => "price_required",
+            PriceNotAllowed => "price_not_allowed",
+            EditNotAllowed => "edit_not_allowed",
+            HandleInUse => "handle_in_use",
+            UniqueUnavailable => "unique_unavailable",
+            ProductInactive => "product_inactive",
+            AmountOverflow => "amount_overflow",
+            InvalidTransition => "invalid_transition",
+            ImportInvalid => "import_invalid",
+            NotABook => "not_a_book",
+            NotInitialized => "not_initialized",
+            AlreadyInitialized => "already_initialized",
+            NewerSchema => "newer_schema",
+            Storage => "storage",
+            Io => "io",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An order-book failure. Whenever one is returned, the book is exactly as it was before the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl Error {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Error { code, message: message.into() }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(f, _) = &e {
+            if f.code == rusqlite::ErrorCode::NotADatabase {
+                return Error::new(ErrorCode::NotABook, format!("not a Tillbook book: {e}"));
+            }
+        }
+        Error::new(ErrorCode::Storage, format!("storage error: {e}"))
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::new(ErrorCode::Io, e.to_string())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Shorthand for building an error.
+pub(crate) fn err<T>(code: ErrorCode, message: impl Into<String>) -> Result<T> {
+    Err(Error::new(code, message))
+}

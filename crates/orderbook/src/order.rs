@@ -1,0 +1,355 @@
+//! Orders: immutable lines, a status that moves only along the channel's flow, item
+//! statuses, and the audit log of every move.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+use tillbook_protocol::events::{self, EventPayload, StockDelta, StockReason};
+
+use crate::channel::{self, Flow};
+use crate::clock::{fmt_time, parse_time};
+use crate::error::{err, Error, ErrorCode, Result};
+use crate::outbox::{self, SyncState};
+use crate::{db, stock, Book};
+
+/// Kitchen statuses an order line can carry.
+pub const ITEM_STATUSES: [&str; 4] = ["processing", "ready", "delivered", "cancelled"];
+/// Item statuses that end an item.
+pub const ITEM_FINAL: [&str; 2] = ["delivered", "cancelled"];
+
+/// An order in a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrderSummary {
+    #[serde(rename = "ref")]
+    pub order_ref: String,
+    pub status: String,
+    pub channel: String,
+    pub total_q: i64,
+    pub currency: String,
+    pub item_count: i64,
+    pub handle: Option<String>,
+    pub committed_at: DateTime<Utc>,
+    pub sync_state: SyncState,
+}
+
+/// A line as sold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrderLineView {
+    pub line_no: i64,
+    pub sku: String,
+    pub name: String,
+    pub unit_price_q: i64,
+    pub qty: i64,
+    pub discount_q: i64,
+    pub total_q: i64,
+    pub unique: bool,
+    /// Whether the product was active when sold.
+    pub product_active: bool,
+    pub item_status: Option<String>,
+}
+
+/// One entry of an order's audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrderEvent {
+    pub kind: String,
+    pub line_no: Option<i64>,
+    pub from: Option<String>,
+    pub to: String,
+    pub actor: String,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// A whole order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrderView {
+    #[serde(rename = "ref")]
+    pub order_ref: String,
+    pub status: String,
+    pub channel: String,
+    pub currency: String,
+    pub subtotal_q: i64,
+    pub discount_q: i64,
+    pub total_q: i64,
+    pub item_count: i64,
+    pub handle: Option<String>,
+    pub note: Option<String>,
+    pub session_key: String,
+    pub business_date: String,
+    pub committed_at: DateTime<Utc>,
+    pub lines: Vec<OrderLineView>,
+    pub events: Vec<OrderEvent>,
+    pub sync_state: SyncState,
+    pub sync_reason: Option<String>,
+}
+
+const SUMMARY: &str = "order_ref, status, channel, total_q, currency, item_count, handle, committed_at";
+
+fn summary(conn: &Connection, r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderSummary> {
+    let order_ref: String = r.get(0)?;
+    let committed: String = r.get(7)?;
+    let sync_state = outbox::order_sync_state(conn, &order_ref).map(|s| s.0).unwrap_or(SyncState::Pending);
+    Ok(OrderSummary {
+        order_ref,
+        status: r.get(1)?,
+        channel: r.get(2)?,
+        total_q: r.get(3)?,
+        currency: r.get(4)?,
+        item_count: r.get(5)?,
+        handle: r.get(6)?,
+        committed_at: parse_time(&committed),
+        sync_state,
+    })
+}
+
+fn status_of(conn: &Connection, order_ref: &str) -> Result<(String, String)> {
+    conn.query_row("SELECT status, channel FROM orders WHERE order_ref = ?1", [order_ref], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .ok_or_else(|| Error::new(ErrorCode::UnknownOrder, format!("no order {order_ref:?}")))
+}
+
+fn lines(conn: &Connection, order_ref: &str) -> Result<Vec<OrderLineView>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT line_no, sku, name, unit_price_q, qty, discount_q, total_q, is_unique, product_active, item_status
+         FROM order_lines WHERE order_ref = ?1 ORDER BY line_no",
+    )?;
+    let rows = stmt.query_map([order_ref], |r| {
+        Ok(OrderLineView {
+            line_no: r.get(0)?,
+            sku: r.get(1)?,
+            name: r.get(2)?,
+            unit_price_q: r.get(3)?,
+            qty: r.get(4)?,
+            discount_q: r.get(5)?,
+            total_q: r.get(6)?,
+            unique: r.get(7)?,
+            product_active: r.get(8)?,
+            item_status: r.get(9)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Writes the stock that lines give back when they are cancelled.
+fn return_stock(
+    conn: &Connection,
+    order_ref: &str,
+    to_return: &[OrderLineView],
+    location: &str,
+    now: DateTime<Utc>,
+    seq: i64,
+) -> Result<Vec<StockDelta>> {
+    let mut out = Vec::new();
+    for l in to_return {
+        out.push(stock::record(conn, &l.sku, location, l.qty, StockReason::Cancel, order_ref, now, Some(seq))?);
+        if l.unique {
+            conn.execute("UPDATE products SET sold_by = NULL WHERE sku = ?1 AND sold_by = ?2", [&l.sku, order_ref])?;
+        }
+    }
+    Ok(out)
+}
+
+/// Moves an order's status in the caller's transaction: the event, the stock a cancel gives
+/// back, and the outbox row.
+fn move_status(
+    conn: &Connection,
+    order_ref: &str,
+    from: &str,
+    to: &str,
+    flow: &Flow,
+    actor: &str,
+    reason: Option<&str>,
+    location: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let seq = outbox::next_seq(conn)?;
+    let deltas = if to == flow.cancelled {
+        let open: Vec<OrderLineView> = lines(conn, order_ref)?
+            .into_iter()
+            .filter(|l| l.item_status.as_deref() != Some("cancelled"))
+            .collect();
+        return_stock(conn, order_ref, &open, location, now, seq)?
+    } else {
+        Vec::new()
+    };
+    conn.execute("UPDATE orders SET status = ?2 WHERE order_ref = ?1", [order_ref, to])?;
+    conn.execute(
+        "INSERT INTO order_events(order_ref, kind, from_status, to_status, actor, reason, at, outbox_seq)
+         VALUES (?1, 'status_changed', ?2, ?3, ?4, ?5, ?6, ?7)",
+        rusqlite::params![order_ref, from, to, actor, reason, fmt_time(now), seq],
+    )?;
+    let payload = EventPayload::OrderStatusChanged(events::OrderStatusChanged {
+        order_ref: order_ref.to_string(),
+        from: from.to_string(),
+        to: to.to_string(),
+        actor: actor.to_string(),
+        at: now,
+        reason: reason.map(str::to_string),
+        stock_deltas: deltas,
+    });
+    outbox::insert(conn, seq, &payload, Some(order_ref), now)?;
+    Ok(())
+}
+
+impl Book {
+    /// Orders, newest first, optionally only those in one status.
+    pub fn orders(&self, status: Option<&str>, limit: usize) -> Result<Vec<OrderSummary>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {SUMMARY} FROM orders WHERE ?1 IS NULL OR status = ?1 ORDER BY ref_seq DESC LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(rusqlite::params![status, limit as i64], |r| summary(&self.conn, r))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One order with its lines, events and sync state.
+    pub fn order(&self, order_ref: &str) -> Result<OrderView> {
+        let head = self
+            .conn
+            .query_row(
+                "SELECT order_ref, status, channel, currency, subtotal_q, discount_q, total_q, item_count,
+                        handle, note, session_key, business_date, committed_at
+                 FROM orders WHERE order_ref = ?1",
+                [order_ref],
+                |r| {
+                    let committed: String = r.get(12)?;
+                    Ok(OrderView {
+                        order_ref: r.get(0)?,
+                        status: r.get(1)?,
+                        channel: r.get(2)?,
+                        currency: r.get(3)?,
+                        subtotal_q: r.get(4)?,
+                        discount_q: r.get(5)?,
+                        total_q: r.get(6)?,
+                        item_count: r.get(7)?,
+                        handle: r.get(8)?,
+                        note: r.get(9)?,
+                        session_key: r.get(10)?,
+                        business_date: r.get(11)?,
+                        committed_at: parse_time(&committed),
+                        lines: Vec::new(),
+                        events: Vec::new(),
+                        sync_state: SyncState::Pending,
+                        sync_reason: None,
+                    })
+                },
+            )
+            .optional()?;
+        let Some(mut view) = head else {
+            return err(ErrorCode::UnknownOrder, format!("no order {order_ref:?}"));
+        };
+        view.lines = lines(&self.conn, order_ref)?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT kind, line_no, from_status, to_status, actor, reason, at FROM order_events
+             WHERE order_ref = ?1 ORDER BY id",
+        )?;
+        view.events = stmt
+            .query_map([order_ref], |r| {
+                let at: String = r.get(6)?;
+                Ok(OrderEvent {
+                    kind: r.get(0)?,
+                    line_no: r.get(1)?,
+                    from: r.get(2)?,
+                    to: r.get(3)?,
+                    actor: r.get(4)?,
+                    reason: r.get(5)?,
+                    at: parse_time(&at),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let (state, reason) = outbox::order_sync_state(&self.conn, order_ref)?;
+        view.sync_state = state;
+        view.sync_reason = reason;
+        Ok(view)
+    }
+
+    /// Moves an order to `to` along its channel's flow.
+    pub fn transition(&mut self, order_ref: &str, to: &str, actor: &str, reason: Option<&str>) -> Result<OrderView> {
+        let now = self.now();
+        let location = self.settings.location.clone();
+        let tx = db::write_tx(&mut self.conn)?;
+        let (from, ch) = status_of(&tx, order_ref)?;
+        let flow = channel::get(&tx, &ch)?.flow;
+        if !flow.allows(&from, to) {
+            let why = if flow.is_terminal(&from) {
+                format!("order {order_ref} is {from}, which ends it")
+            } else {
+                let next = flow.transitions.get(&from).map(|v| v.join(", ")).unwrap_or_default();
+                format!("order {order_ref} cannot go from {from} to {to} (allowed: {next})")
+            };
+            return err(ErrorCode::InvalidTransition, why);
+        }
+        move_status(&tx, order_ref, &from, to, &flow, actor, reason, &location, now)?;
+        tx.commit()?;
+        self.order(order_ref)
+    }
+
+    /// Cancels an order and returns its stock.
+    pub fn cancel_order(&mut self, order_ref: &str, actor: &str, reason: Option<&str>) -> Result<OrderView> {
+        let ch = status_of(&self.conn, order_ref)?.1;
+        let cancelled = channel::get(&self.conn, &ch)?.flow.cancelled;
+        self.transition(order_ref, &cancelled, actor, reason)
+    }
+
+    /// Sets a line's kitchen status. A cancelled item gives its stock back; when every item is
+    /// final the order completes (or, if every item was cancelled, is cancelled) by itself.
+    pub fn set_item_status(&mut self, order_ref: &str, line_no: i64, status: &str, actor: &str) -> Result<OrderView> {
+        if !ITEM_STATUSES.contains(&status) {
+            return err(ErrorCode::InvalidTransition, format!("item status {status:?} is not one of {}", ITEM_STATUSES.join(", ")));
+        }
+        let now = self.now();
+        let location = self.settings.location.clone();
+        let tx = db::write_tx(&mut self.conn)?;
+        let (order_status, ch) = status_of(&tx, order_ref)?;
+        let flow = channel::get(&tx, &ch)?.flow;
+        if flow.is_terminal(&order_status) {
+            return err(ErrorCode::InvalidTransition, format!("order {order_ref} is {order_status}, which ends it"));
+        }
+        let all = lines(&tx, order_ref)?;
+        let line = all
+            .iter()
+            .find(|l| l.line_no == line_no)
+            .ok_or_else(|| Error::new(ErrorCode::UnknownLine, format!("order {order_ref} has no line {line_no}")))?;
+        let from = line.item_status.clone();
+        if from.as_deref().is_some_and(|f| ITEM_FINAL.contains(&f)) {
+            return err(ErrorCode::InvalidTransition, format!("line {line_no} is already {}", from.unwrap_or_default()));
+        }
+        if from.as_deref() == Some(status) {
+            return err(ErrorCode::InvalidTransition, format!("line {line_no} is already {status}"));
+        }
+        let seq = outbox::next_seq(&tx)?;
+        let deltas = if status == "cancelled" {
+            return_stock(&tx, order_ref, std::slice::from_ref(line), &location, now, seq)?
+        } else {
+            Vec::new()
+        };
+        tx.execute(
+            "UPDATE order_lines SET item_status = ?3 WHERE order_ref = ?1 AND line_no = ?2",
+            rusqlite::params![order_ref, line_no, status],
+        )?;
+        tx.execute(
+            "INSERT INTO order_events(order_ref, kind, line_no, from_status, to_status, actor, at, outbox_seq)
+             VALUES (?1, 'item_status_changed', ?2, ?3, ?4, ?5, ?6, ?7)",
+            rusqlite::params![order_ref, line_no, from, status, actor, fmt_time(now), seq],
+        )?;
+        let payload = EventPayload::OrderItemStatusChanged(events::OrderItemStatusChanged {
+            order_ref: order_ref.to_string(),
+            line_no: line_no as u32,
+            from,
+            to: status.to_string(),
+            actor: actor.to_string(),
+            at: now,
+            stock_deltas: deltas,
+        });
+        outbox::insert(&tx, seq, &payload, Some(order_ref), now)?;
+        let after = lines(&tx, order_ref)?;
+        let final_ = |l: &OrderLineView| l.item_status.as_deref().is_some_and(|s| ITEM_FINAL.contains(&s));
+        if after.iter().all(final_) {
+            let all_cancelled = after.iter().all(|l| l.item_status.as_deref() == Some("cancelled"));
+            let to = if all_cancelled { &flow.cancelled } else { &flow.completed };
+            let reason = "every item is final";
+            move_status(&tx, order_ref, &order_status, to, &flow, "system", Some(reason), &location, now)?;
+        }
+        tx.commit()?;
+        self.order(order_ref)
+    }
+}

@@ -1,0 +1,68 @@
+//! Catalog records as they travel: imported from files, pulled from the server.
+
+use serde::{Deserialize, Serialize};
+
+/// What a terminal does when a sale would take a SKU's available stock below zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OversellPolicy {
+    /// The sale goes through; the server flags a shortage for staff.
+    #[default]
+    Allow,
+    /// The sale goes through with a warning on the session.
+    Warn,
+    /// The session cannot be committed while stock is short.
+    Block,
+}
+
+impl OversellPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OversellPolicy::Allow => "allow",
+            OversellPolicy::Warn => "warn",
+            OversellPolicy::Block => "block",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "allow" => Some(OversellPolicy::Allow),
+            "warn" => Some(OversellPolicy::Warn),
+            "block" => Some(OversellPolicy::Block),
+            _ => None,
+        }
+    }
+}
+
+/// One sellable SKU. A variant (a size, a colour) is its own record naming its parent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductRecord {
+    pub sku: String,
+    pub name: String,
+    pub price_q: i64,
+    /// ISO-4217 code; when absent the book's currency is assumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub barcodes: Vec<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// The SKU this record is a variant of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_sku: Option<String>,
+    /// The variant's label, e.g. `Large`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// A one-of-a-kind item: available → reserved → sold.
+    #[serde(default)]
+    pub unique: bool,
+    #[serde(default)]
+    pub oversell: OversellPolicy,
+}
+
+fn yes() -> bool {
+    true
+}

@@ -1,0 +1,140 @@
+//! Bodies of the sync endpoints: enrolment, push, pull.
+//!
+//! Push carries outbox rows in `seq` order; the server answers with the last `seq` it has
+//! durably applied for the terminal, and the terminal acknowledges rows up to that and no
+//! further. Pull carries a change-log cursor; the answer holds commit-ordered changes.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::catalog::ProductRecord;
+
+/// `POST /v1/admin/terminals` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateTerminal {
+    pub name: String,
+}
+
+/// `POST /v1/admin/terminals` answer: the one-time code the terminal enrols with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TerminalCreated {
+    pub terminal_id: Uuid,
+    pub enrollment_code: String,
+}
+
+/// `POST /v1/enroll` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollRequest {
+    pub enrollment_code: String,
+}
+
+/// `POST /v1/enroll` answer. The token is shown once; the server keeps only its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollResponse {
+    pub terminal_id: Uuid,
+    pub name: String,
+    pub token: String,
+    pub protocol: u32,
+}
+
+/// One outbox row on the wire.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEvent {
+    pub seq: u64,
+    pub event_id: Uuid,
+    /// An [`crate::events::EventKind`] wire name.
+    pub kind: String,
+    pub payload: serde_json::Value,
+    /// [`crate::payload_hash`] of `payload`.
+    pub payload_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `POST /v1/sync/push` body: a page of outbox rows, ascending `seq`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub protocol: u32,
+    pub terminal_id: Uuid,
+    pub events: Vec<OutboxEvent>,
+}
+
+/// What became of one pushed row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventOutcome {
+    /// Applied now, exactly once.
+    Applied,
+    /// Already applied before (a retry); skipped.
+    Duplicate,
+    /// Recorded as rejected with a reason; the cursor advanced past it.
+    Rejected,
+}
+
+/// Per-row result in a push answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventResult {
+    pub seq: u64,
+    pub event_id: Uuid,
+    pub outcome: EventOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// `POST /v1/sync/push` answer, sent only after a durable commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushResponse {
+    /// The highest seq the server has applied (or rejected) for this terminal.
+    pub last_applied_seq: u64,
+    pub results: Vec<EventResult>,
+    /// Set when the page started past `last_applied_seq + 1`: resend from there.
+    #[serde(default)]
+    pub gap: bool,
+}
+
+/// `POST /v1/sync/pull` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequest {
+    pub protocol: u32,
+    pub terminal_id: Uuid,
+    /// The last change-log version applied; `None` asks for a full snapshot.
+    pub cursor: Option<u64>,
+    pub limit: u32,
+}
+
+/// One change-log entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Change {
+    /// A product was created or changed (deactivation included).
+    Product { version: u64, product: ProductRecord },
+    /// The server's on-hand for a SKU at a location.
+    StockLevel { version: u64, sku: String, location: String, on_hand: i64 },
+    /// A channel's settings (flow, pricing and edit policy) as JSON.
+    Channel { version: u64, code: String, settings: serde_json::Value },
+}
+
+impl Change {
+    pub fn version(&self) -> u64 {
+        match self {
+            Change::Product { version, .. }
+            | Change::StockLevel { version, .. }
+            | Change::Channel { version, .. } => *version,
+        }
+    }
+}
+
+/// `POST /v1/sync/pull` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullResponse {
+    /// When true the terminal drops what it pulled before and takes `changes` as a snapshot.
+    pub reset: bool,
+    pub changes: Vec<Change>,
+    /// The cursor to send next time.
+    pub cursor: u64,
+    /// More changes wait past `cursor`.
+    pub has_more: bool,
+    /// The highest seq the server has applied for this terminal, read in the same
+    /// transaction as the stock levels: the terminal adds its own deltas after it.
+    pub last_applied_seq: u64,
+}

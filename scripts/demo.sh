@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs the till with demo data: builds `tillbook`, creates a demo book on first run, and shows
+# the orders, the stock and the outbox. The book lives in .tillbook-demo/ (or $TILLBOOK_DATA_DIR).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build -q -p tillbook-cli
+till=target/debug/tillbook
+export TILLBOOK_DATA_DIR=${TILLBOOK_DATA_DIR:-$PWD/.tillbook-demo}
+if [ ! -f "$TILLBOOK_DATA_DIR/book.sqlite" ]; then
+  "$till" init --demo
+fi
+echo; echo "Orders:"; "$till" order list
+echo; echo "Stock:"; "$till" stock show
+echo; echo "Ring up a sale:"
+key=$("$till" session open)
+"$till" session add "$key" CAPPUCCINO --qty 2 >/dev/null
+"$till" session add "$key" CARROT_CAKE >/dev/null
+"$till" session show "$key"
+"$till" commit "$key" --idempotency-key "demo-$(date +%s%N)"
+echo; echo "Book: $TILLBOOK_DATA_DIR  (try: TILLBOOK_DATA_DIR=$TILLBOOK_DATA_DIR $till --help)"

@@ -1,0 +1,8 @@
+//! Tillbook's one integration test binary. Each module is one area; helpers live in `support`.
+
+mod support;
+
+mod cli;
+mod crash;
+mod props;
+mod rules;
