@@ -9,6 +9,7 @@
 //! `_q`, always next to a currency.
 
 pub mod catalog;
+pub mod channel;
 pub mod events;
 pub mod sync;
 

@@ -110,8 +110,8 @@ pub enum Change {
     Product { version: u64, product: ProductRecord },
     /// The server's on-hand for a SKU at a location.
     StockLevel { version: u64, sku: String, location: String, on_hand: i64 },
-    /// A channel's settings (flow, pricing and edit policy) as JSON.
-    Channel { version: u64, code: String, settings: serde_json::Value },
+    /// A channel: its status flow, pricing and edit policy.
+    Channel { version: u64, channel: crate::channel::Channel },
 }
 
 impl Change {

@@ -1,0 +1,138 @@
+//! The server's one error type: every failure has a stable code and an HTTP status, here.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use tillbook_protocol::ErrorBody;
+
+/// Every way a request can fail. Each variant has a stable wire `code` (see [`Error::code`]).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no bearer token given")]
+    Unauthorized,
+    #[error("the token is unknown or revoked")]
+    InvalidToken,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("the body names terminal {body}, the token belongs to {token}")]
+    TerminalMismatch { body: String, token: String },
+    #[error("the enrollment code is unknown")]
+    InvalidEnrollmentCode,
+    #[error("the enrollment code was already used")]
+    EnrollmentCodeUsed,
+    #[error("protocol {got} is not supported (server speaks {want})")]
+    UnsupportedProtocol { got: u32, want: u32 },
+    #[error("{0}")]
+    MalformedJson(String),
+    #[error("{0}")]
+    InvalidBody(String),
+    #[error("{0}")]
+    InvalidQuery(String),
+    #[error("the request body is larger than {0} bytes")]
+    BodyTooLarge(usize),
+    #[error("only application/json bodies are accepted")]
+    UnsupportedMediaType,
+    #[error("{0}")]
+    InvalidPage(String),
+    #[error("{0}")]
+    PayloadMismatch(String),
+    #[error("{0}")]
+    PayloadHashInvalid(String),
+    #[error("{what} not found")]
+    NotFound { what: String },
+    #[error("no route for {0}")]
+    NoRoute(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("unknown sku {0}")]
+    UnknownSku(String),
+    #[error("storage unavailable: {0}")]
+    Storage(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The stable machine-readable code clients match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Unauthorized => "unauthorized",
+            Error::InvalidToken => "invalid_token",
+            Error::Forbidden(_) => "forbidden",
+            Error::TerminalMismatch { .. } => "terminal_mismatch",
+            Error::InvalidEnrollmentCode => "invalid_enrollment_code",
+            Error::EnrollmentCodeUsed => "enrollment_code_used",
+            Error::UnsupportedProtocol { .. } => "unsupported_protocol",
+            Error::MalformedJson(_) => "malformed_json",
+            Error::InvalidBody(_) => "invalid_body",
+            Error::InvalidQuery(_) => "invalid_query",
+            Error::BodyTooLarge(_) => "body_too_large",
+            Error::UnsupportedMediaType => "unsupported_media_type",
+            Error::InvalidPage(_) => "invalid_page",
+            Error::PayloadMismatch(_) => "payload_mismatch",
+            Error::PayloadHashInvalid(_) => "payload_hash_invalid",
+            Error::NotFound { .. } => "not_found",
+            Error::NoRoute(_) => "not_found",
+            Error::MethodNotAllowed => "method_not_allowed",
+            Error::UnknownSku(_) => "unknown_sku",
+            Error::Storage(_) => "storage_unavailable",
+            Error::Internal(_) => "internal",
+        }
+    }
+
+    /// The HTTP status the code travels with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::Unauthorized | Error::InvalidToken | Error::InvalidEnrollmentCode => {
+                StatusCode::UNAUTHORIZED
+            }
+            Error::Forbidden(_) | Error::TerminalMismatch { .. } => StatusCode::FORBIDDEN,
+            Error::EnrollmentCodeUsed => StatusCode::CONFLICT,
+            Error::UnsupportedProtocol { .. }
+            | Error::MalformedJson(_)
+            | Error::InvalidQuery(_)
+            | Error::InvalidPage(_) => StatusCode::BAD_REQUEST,
+            Error::InvalidBody(_)
+            | Error::PayloadMismatch(_)
+            | Error::PayloadHashInvalid(_)
+            | Error::UnknownSku(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::NotFound { .. } | Error::NoRoute(_) => StatusCode::NOT_FOUND,
+            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Error::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Error::NotFound { what: what.into() }
+    }
+
+    /// The `{code, message}` body.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            code: self.code().to_string(),
+            message: self.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(code = self.code(), "{self}");
+        } else if matches!(
+            self,
+            Error::PayloadMismatch(_) | Error::PayloadHashInvalid(_)
+        ) {
+            tracing::warn!(code = self.code(), "protocol violation: {self}");
+        } else {
+            tracing::debug!(code = self.code(), "{self}");
+        }
+        (status, Json(self.body())).into_response()
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

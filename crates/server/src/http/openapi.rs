@@ -1,0 +1,259 @@
+//! The OpenAPI 3 document of the API, served at `GET /v1/openapi.json`.
+
+use axum::Json;
+use serde_json::{json, Value};
+
+/// One route: (path, method, summary, auth, request schema, success status, answer schema).
+type Route = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+);
+
+/// Every route of the API.
+const ROUTES: &[Route] = &[
+    (
+        "/v1/health",
+        "get",
+        "Liveness",
+        "none",
+        None,
+        "200",
+        "Health",
+    ),
+    (
+        "/v1/openapi.json",
+        "get",
+        "This document",
+        "none",
+        None,
+        "200",
+        "Object",
+    ),
+    (
+        "/v1/enroll",
+        "post",
+        "Spend a one-time enrolment code for a terminal token",
+        "none",
+        Some("EnrollRequest"),
+        "200",
+        "EnrollResponse",
+    ),
+    (
+        "/v1/sync/push",
+        "post",
+        "Push a page of outbox rows (ascending seq)",
+        "terminal",
+        Some("PushRequest"),
+        "200",
+        "PushResponse",
+    ),
+    (
+        "/v1/sync/pull",
+        "post",
+        "Pull change-log entries after a cursor, or a reset snapshot",
+        "terminal",
+        Some("PullRequest"),
+        "200",
+        "PullResponse",
+    ),
+    (
+        "/v1/admin/terminals",
+        "post",
+        "Create a terminal and its one-time enrolment code",
+        "admin",
+        Some("CreateTerminal"),
+        "201",
+        "TerminalCreated",
+    ),
+    (
+        "/v1/admin/terminals",
+        "get",
+        "Terminals and their sync health",
+        "admin",
+        None,
+        "200",
+        "Terminals",
+    ),
+    (
+        "/v1/admin/terminals/{id}/revoke",
+        "post",
+        "Revoke a terminal's token",
+        "admin",
+        None,
+        "200",
+        "Object",
+    ),
+    (
+        "/v1/admin/orders",
+        "get",
+        "Orders in the order received, paged by `limit` (1..1000) and `after`",
+        "admin",
+        None,
+        "200",
+        "OrderPage",
+    ),
+    (
+        "/v1/admin/orders/{order_ref}",
+        "get",
+        "One order with its lines and events",
+        "admin",
+        None,
+        "200",
+        "Object",
+    ),
+    (
+        "/v1/admin/stock",
+        "get",
+        "On-hand per SKU and location",
+        "admin",
+        None,
+        "200",
+        "StockList",
+    ),
+    (
+        "/v1/admin/stock/adjust",
+        "post",
+        "Receiving, adjustment (delta) or count (sets on-hand)",
+        "admin",
+        Some("AdjustRequest"),
+        "200",
+        "Object",
+    ),
+    (
+        "/v1/admin/alerts",
+        "get",
+        "Shortages, unique-item conflicts and rejected events",
+        "admin",
+        None,
+        "200",
+        "Object",
+    ),
+    (
+        "/v1/admin/catalog",
+        "put",
+        "Upsert products by SKU; terminals pull the changes",
+        "admin",
+        Some("CatalogBody"),
+        "200",
+        "Object",
+    ),
+];
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn operation(
+    path: &str,
+    summary: &str,
+    auth: &str,
+    request: Option<&str>,
+    status: &str,
+    answer: &str,
+) -> Value {
+    let mut op = json!({
+        "summary": summary,
+        "responses": {
+            status: {"description": "success", "content": {"application/json": {"schema": schema_ref(answer)}}},
+            "default": {"description": "an error: `{code, message}`", "content": {"application/json": {"schema": schema_ref("Error")}}}
+        }
+    });
+    if let Some(req) = request {
+        op["requestBody"] =
+            json!({"required": true, "content": {"application/json": {"schema": schema_ref(req)}}});
+    }
+    op["security"] = match auth {
+        "admin" => json!([{"adminToken": []}]),
+        "terminal" => json!([{"terminalToken": []}]),
+        _ => json!([]),
+    };
+    let mut params: Vec<Value> = path
+        .split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
+        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .collect();
+    if path == "/v1/admin/orders" {
+        params.push(json!({"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}));
+        params.push(json!({"name": "after", "in": "query", "required": false, "schema": {"type": "string"}}));
+    }
+    if !params.is_empty() {
+        op["parameters"] = Value::Array(params);
+    }
+    op
+}
+
+fn obj(required: &[&str], props: Value) -> Value {
+    json!({"type": "object", "required": required, "properties": props})
+}
+
+fn schemas() -> Value {
+    let s = json!({"type": "string"});
+    let i = json!({"type": "integer"});
+    json!({
+        "Object": {"type": "object"},
+        "Error": obj(&["code", "message"], json!({"code": s, "message": s})),
+        "Health": obj(&["status"], json!({"status": s, "protocol": i, "backend": s})),
+        "CreateTerminal": obj(&["name"], json!({"name": s})),
+        "TerminalCreated": obj(&["terminal_id", "enrollment_code"], json!({"terminal_id": s, "enrollment_code": s})),
+        "EnrollRequest": obj(&["enrollment_code"], json!({"enrollment_code": s})),
+        "EnrollResponse": obj(&["terminal_id", "name", "token", "protocol"], json!({"terminal_id": s, "name": s, "token": s, "protocol": i})),
+        "OutboxEvent": obj(&["seq", "event_id", "kind", "payload", "payload_hash", "created_at"], json!({
+            "seq": i, "event_id": s, "kind": s, "payload": {"type": "object"}, "payload_hash": s, "created_at": s})),
+        "PushRequest": obj(&["protocol", "terminal_id", "events"], json!({
+            "protocol": i, "terminal_id": s, "events": {"type": "array", "items": schema_ref("OutboxEvent")}})),
+        "EventResult": obj(&["seq", "event_id", "outcome"], json!({
+            "seq": i, "event_id": s, "outcome": {"type": "string", "enum": ["applied", "duplicate", "rejected"]}, "reason": s})),
+        "PushResponse": obj(&["last_applied_seq", "results", "gap"], json!({
+            "last_applied_seq": i, "results": {"type": "array", "items": schema_ref("EventResult")}, "gap": {"type": "boolean"}})),
+        "PullRequest": obj(&["protocol", "terminal_id", "limit"], json!({
+            "protocol": i, "terminal_id": s, "cursor": {"type": "integer", "nullable": true}, "limit": i})),
+        "PullResponse": obj(&["reset", "changes", "cursor", "has_more", "last_applied_seq"], json!({
+            "reset": {"type": "boolean"}, "changes": {"type": "array", "items": {"type": "object", "description": "tagged by `type`: product, stock_level, channel"}},
+            "cursor": i, "has_more": {"type": "boolean"}, "last_applied_seq": i})),
+        "Terminals": obj(&["terminals"], json!({"terminals": {"type": "array", "items": {"type": "object"}}})),
+        "OrderPage": obj(&["orders", "next"], json!({
+            "orders": {"type": "array", "items": obj(&["ref", "terminal_id", "status", "total_q"], json!({
+                "ref": s, "terminal_id": s, "channel": s, "status": s, "currency": s, "total_q": i, "business_date": s, "committed_at": s}))},
+            "next": {"type": "string", "nullable": true}})),
+        "StockList": obj(&["items"], json!({"items": {"type": "array", "items": obj(&["sku", "location", "on_hand"], json!({
+            "sku": s, "location": s, "on_hand": i, "name": s}))}})),
+        "AdjustRequest": obj(&["sku", "reason"], json!({
+            "sku": s, "location": s, "delta": i, "count": i,
+            "reason": {"type": "string", "enum": ["receiving", "adjustment", "count"]}, "note": s})),
+        "CatalogBody": obj(&["products"], json!({"products": {"type": "array", "items": obj(&["sku", "name", "price_q"], json!({
+            "sku": s, "name": s, "price_q": i, "currency": s, "category": s, "barcodes": {"type": "array", "items": s},
+            "active": {"type": "boolean"}, "parent_sku": s, "variant": s, "unique": {"type": "boolean"},
+            "oversell": {"type": "string", "enum": ["allow", "warn", "block"]}}))}}))
+    })
+}
+
+/// The whole document.
+pub fn spec() -> Value {
+    let mut paths = serde_json::Map::new();
+    for (path, method, summary, auth, request, status, answer) in ROUTES {
+        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+        entry[*method] = operation(path, summary, auth, *request, status, answer);
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {"title": "Tillbook server", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Terminal enrolment, push/pull sync and the back-office API. JSON only; every error is {code, message}."},
+        "paths": paths,
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": {
+                "adminToken": {"type": "http", "scheme": "bearer", "description": "the server's admin token"},
+                "terminalToken": {"type": "http", "scheme": "bearer", "description": "a terminal's token from /v1/enroll"}
+            }
+        }
+    })
+}
+
+pub async fn document() -> Json<Value> {
+    Json(spec())
+}

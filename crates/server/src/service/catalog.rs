@@ -1,0 +1,160 @@
+//! The catalog and channel settings the back office edits and terminals pull; demo seeding.
+
+use serde::{Deserialize, Serialize};
+use tillbook_protocol::catalog::{OversellPolicy, ProductRecord};
+use tillbook_protocol::sync::Change;
+
+use crate::error::{Error, Result};
+use crate::params;
+use crate::service::changelog::{channel_key, product_key, ChangeWriter};
+use crate::service::stock::{self, AdjustRequest, DEFAULT_LOCATION};
+use crate::storage::sql::{now_text, Tx};
+
+/// The answer to a catalog upsert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogUpserted {
+    /// Products whose record changed (an identical record is not logged again).
+    pub changed: u32,
+    pub unchanged: u32,
+    /// The change-log head after the upsert.
+    pub version: u64,
+}
+
+fn validate(p: &ProductRecord) -> Result<()> {
+    let bad = |m: &str| Err(Error::InvalidBody(format!("product {:?}: {m}", p.sku)));
+    if p.sku.trim().is_empty() || p.sku.len() > 100 {
+        return bad("sku must be 1 to 100 characters");
+    }
+    if p.name.trim().is_empty() {
+        return bad("name must not be empty");
+    }
+    if p.price_q < 0 {
+        return bad("price_q must not be negative");
+    }
+    if let Some(c) = &p.currency {
+        if c.len() != 3 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
+            return bad("currency must be an ISO-4217 code such as BRL");
+        }
+    }
+    Ok(())
+}
+
+/// Inserts or replaces products by SKU; each changed one becomes a `Product` change.
+pub async fn upsert<T: Tx>(tx: &mut T, products: &[ProductRecord]) -> Result<CatalogUpserted> {
+    let mut seen = std::collections::BTreeSet::new();
+    for p in products {
+        validate(p)?;
+        if !seen.insert(p.sku.as_str()) {
+            return Err(Error::InvalidBody(format!("sku {:?} appears twice", p.sku)));
+        }
+    }
+    let mut writer = ChangeWriter::begin(tx).await?;
+    let (mut changed, mut unchanged) = (0, 0);
+    for p in products {
+        let body = serde_json::to_string(p).map_err(|e| Error::Internal(e.to_string()))?;
+        let old = tx
+            .query_opt("SELECT body FROM products WHERE sku = $1", params![&p.sku])
+            .await?;
+        if let Some(old) = old {
+            if old.text(0)? == body {
+                unchanged += 1;
+                continue;
+            }
+        }
+        tx.exec(
+            "INSERT INTO products (sku, name, price_q, body, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price_q = excluded.price_q, \
+             body = excluded.body, updated_at = excluded.updated_at",
+            params![&p.sku, &p.name, p.price_q, body, now_text()],
+        )
+        .await?;
+        writer
+            .append(
+                tx,
+                &product_key(&p.sku),
+                Change::Product {
+                    version: 0,
+                    product: p.clone(),
+                },
+            )
+            .await?;
+        changed += 1;
+    }
+    let version = writer.finish(tx).await?;
+    Ok(CatalogUpserted {
+        changed,
+        unchanged,
+        version,
+    })
+}
+
+/// Logs the default `pos` channel once (safe when two servers start together).
+pub async fn ensure_defaults<T: Tx>(tx: &mut T) -> Result<()> {
+    let mut writer = ChangeWriter::begin(tx).await?;
+    let key = channel_key("pos");
+    let known = tx
+        .query_opt("SELECT 1 FROM changes WHERE change_key = $1", params![&key])
+        .await?;
+    if known.is_none() {
+        let change = Change::Channel {
+            version: 0,
+            channel: tillbook_protocol::channel::Channel::pos(),
+        };
+        writer.append(tx, &key, change).await?;
+    }
+    writer.finish(tx).await?;
+    Ok(())
+}
+
+/// The demo catalog (prices in BRL cents), the same SKUs as the till's demo.
+pub fn demo_products() -> Vec<ProductRecord> {
+    [
+        ("ESPRESSO", "Espresso", 500, "coffee"),
+        ("CAPPUCCINO", "Cappuccino", 700, "coffee"),
+        ("LATTE", "Latte", 750, "coffee"),
+        ("CROISSANT", "Croissant", 650, "bakery"),
+        ("PAIN_AU_CHOCOLAT", "Pain au Chocolat", 750, "bakery"),
+        ("CARROT_CAKE", "Carrot Cake", 800, "bakery"),
+    ]
+    .into_iter()
+    .map(|(sku, name, price_q, category)| ProductRecord {
+        sku: sku.into(),
+        name: name.into(),
+        price_q,
+        currency: Some("BRL".into()),
+        category: Some(category.into()),
+        barcodes: vec![],
+        active: true,
+        parent_sku: None,
+        variant: None,
+        unique: false,
+        oversell: OversellPolicy::Allow,
+    })
+    .collect()
+}
+
+/// Stock each demo SKU starts with at the default location.
+pub const DEMO_STOCK: i64 = 100;
+
+/// Adds the demo products that are missing and receives their first stock. Idempotent.
+pub async fn seed_demo<T: Tx>(tx: &mut T) -> Result<()> {
+    let mut missing = Vec::new();
+    for p in demo_products() {
+        if !stock::product_exists(tx, &p.sku).await? {
+            missing.push(p);
+        }
+    }
+    upsert(tx, &missing).await?;
+    for p in &missing {
+        let req = AdjustRequest {
+            sku: p.sku.clone(),
+            location: Some(DEFAULT_LOCATION.into()),
+            delta: Some(DEMO_STOCK),
+            count: None,
+            reason: "receiving".into(),
+            note: Some("demo".into()),
+        };
+        stock::adjust(tx, &req).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! Where the server keeps everything: one [`Storage`] trait, a backend per database.
+//!
+//! A backend knows how to open a transaction, run an [`Op`] in it and commit; the logic of
+//! every op lives once in [`crate::service`]. [`Store`] is the typed face handlers use.
+
+pub mod postgres;
+pub mod sql;
+pub mod sqlite;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tillbook_protocol::catalog::ProductRecord;
+use tillbook_protocol::sync::{PullRequest, PullResponse, PushRequest, PushResponse};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::service::{
+    AdjustRequest, Adjusted, Alerts, CatalogUpserted, Enrolled, Op, OrderDetail, OrderPage, Reply,
+    StockList, TerminalInfo,
+};
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A database backend. Runs each op in one transaction and answers only after commit.
+pub trait Storage: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// Runs `op` in one transaction; storage faults come back as [`Error::Storage`].
+    fn run(&self, op: Op) -> BoxFuture<'_, Result<Reply>>;
+}
+
+/// Opens the database named by a URL (`sqlite:PATH` or `postgres://…`), migrates it and
+/// logs the default channel.
+pub async fn open(url: &str) -> Result<Store> {
+    let storage: Arc<dyn Storage> =
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Arc::new(postgres::PgStorage::connect(url).await?)
+        } else if let Some(path) = url.strip_prefix("sqlite:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            Arc::new(sqlite::SqliteStorage::open(std::path::Path::new(path)).await?)
+        } else {
+            return Err(Error::InvalidBody(format!(
+                "database URL {url:?} must start with sqlite: or postgres://"
+            )));
+        };
+    let store = Store(storage);
+    store.run(Op::EnsureDefaults).await?;
+    Ok(store)
+}
+
+/// The typed face of a [`Storage`]: one method per op.
+#[derive(Clone)]
+pub struct Store(pub Arc<dyn Storage>);
+
+macro_rules! expect {
+    ($reply:expr, $variant:ident) => {
+        match $reply {
+            Reply::$variant(v) => Ok(v),
+            other => Err(Error::Internal(format!("unexpected reply {other:?}"))),
+        }
+    };
+}
+
+impl Store {
+    pub fn backend(&self) -> &'static str {
+        self.0.backend()
+    }
+
+    pub async fn run(&self, op: Op) -> Result<Reply> {
+        self.0.run(op).await
+    }
+
+    pub async fn create_terminal(
+        &self,
+        terminal_id: Uuid,
+        name: &str,
+        code_hash: &str,
+    ) -> Result<()> {
+        let op = Op::CreateTerminal {
+            terminal_id,
+            name: name.into(),
+            code_hash: code_hash.into(),
+        };
+        self.run(op).await.map(|_| ())
+    }
+
+    pub async fn enroll(&self, code_hash: &str, token_hash: &str) -> Result<Enrolled> {
+        let op = Op::Enroll {
+            code_hash: code_hash.into(),
+            token_hash: token_hash.into(),
+        };
+        expect!(self.run(op).await?, Enrolled)
+    }
+
+    pub async fn revoke_terminal(&self, terminal_id: Uuid) -> Result<()> {
+        self.run(Op::RevokeTerminal { terminal_id })
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn terminals(&self) -> Result<Vec<TerminalInfo>> {
+        expect!(self.run(Op::ListTerminals).await?, Terminals)
+    }
+
+    pub async fn terminal_for_token(&self, token_hash: &str) -> Result<Option<Uuid>> {
+        expect!(
+            self.run(Op::TerminalForToken {
+                token_hash: token_hash.into()
+            })
+            .await?,
+            TerminalForToken
+        )
+    }
+
+    pub async fn push(&self, token_hash: &str, request: PushRequest) -> Result<PushResponse> {
+        expect!(
+            self.run(Op::Push {
+                token_hash: token_hash.into(),
+                request
+            })
+            .await?,
+            Pushed
+        )
+    }
+
+    pub async fn pull(&self, token_hash: &str, request: PullRequest) -> Result<PullResponse> {
+        expect!(
+            self.run(Op::Pull {
+                token_hash: token_hash.into(),
+                request
+            })
+            .await?,
+            Pulled
+        )
+    }
+
+    pub async fn upsert_catalog(&self, products: Vec<ProductRecord>) -> Result<CatalogUpserted> {
+        expect!(
+            self.run(Op::UpsertCatalog { products }).await?,
+            CatalogUpserted
+        )
+    }
+
+    pub async fn adjust_stock(&self, request: AdjustRequest) -> Result<Adjusted> {
+        expect!(self.run(Op::AdjustStock(request)).await?, Adjusted)
+    }
+
+    pub async fn orders(&self, limit: u32, after: Option<i64>) -> Result<OrderPage> {
+        expect!(self.run(Op::ListOrders { limit, after }).await?, Orders)
+    }
+
+    pub async fn order(&self, order_ref: &str) -> Result<OrderDetail> {
+        expect!(
+            self.run(Op::GetOrder {
+                order_ref: order_ref.into()
+            })
+            .await?,
+            Order
+        )
+        .map(|o| *o)
+    }
+
+    pub async fn stock(&self) -> Result<StockList> {
+        expect!(self.run(Op::ListStock).await?, Stock)
+    }
+
+    pub async fn alerts(&self) -> Result<Alerts> {
+        expect!(self.run(Op::Alerts).await?, Alerts)
+    }
+
+    pub async fn seed_demo(&self) -> Result<()> {
+        self.run(Op::SeedDemo).await.map(|_| ())
+    }
+}

@@ -1,0 +1,251 @@
+//! The PostgreSQL backend: tokio-postgres with a deadpool pool, plain SQL only.
+//!
+//! Ops run in READ COMMITTED transactions and serialise where they must with row locks
+//! (`SELECT … FOR UPDATE` on the terminal's row for its pushes, on the `changelog_head` row
+//! for change-log versions). Serialization failures, deadlocks and unique-key races are
+//! retried a bounded number of times; the server keeps no state of its own, so any number of
+//! server processes can share one database.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::NoTls;
+
+use crate::error::{Error, Result};
+use crate::service::{self, Op, Reply};
+use crate::storage::sql::{now_text, Row, Tx, Val};
+use crate::storage::{BoxFuture, Storage};
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+
+/// Attempts per op when the database asks for a retry.
+const MAX_ATTEMPTS: u32 = 8;
+
+pub struct PgStorage {
+    pool: Pool,
+}
+
+fn storage_err(e: impl std::fmt::Display) -> Error {
+    Error::Storage(format!("postgres: {e}"))
+}
+
+fn retryable(e: &tokio_postgres::Error) -> bool {
+    matches!(
+        e.code(),
+        Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE
+            || *c == SqlState::T_R_DEADLOCK_DETECTED
+            || *c == SqlState::UNIQUE_VIOLATION
+    )
+}
+
+impl PgStorage {
+    /// Connects a pool and brings the schema up to date.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| Error::InvalidBody(format!("bad postgres URL: {e}")))?;
+        config.connect_timeout(Duration::from_secs(10));
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(30)))
+            .create_timeout(Some(Duration::from_secs(10)))
+            .build()
+            .map_err(storage_err)?;
+        let storage = PgStorage { pool };
+        storage.migrate().await?;
+        Ok(storage)
+    }
+
+    /// Applies missing migrations; the version row is inserted first, so two servers
+    /// starting together apply each migration once.
+    async fn migrate(&self) -> Result<()> {
+        let mut client = self.pool.get().await.map_err(storage_err)?;
+        for attempt in 0.. {
+            let created = client
+                .batch_execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations \
+                     (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)",
+                )
+                .await;
+            match created {
+                Ok(()) => break,
+                Err(e) if attempt < 5 && (retryable(&e) || e.code().is_some()) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => return Err(storage_err(e)),
+            }
+        }
+        for (version, sql) in MIGRATIONS {
+            let tx = client.transaction().await.map_err(storage_err)?;
+            let claimed = tx
+                .execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2) \
+                     ON CONFLICT (version) DO NOTHING",
+                    &[version, &now_text()],
+                )
+                .await
+                .map_err(storage_err)?;
+            if claimed == 0 {
+                tx.rollback().await.map_err(storage_err)?;
+                continue;
+            }
+            tracing::info!(version, "applying postgres migration");
+            tx.batch_execute(sql).await.map_err(storage_err)?;
+            tx.commit().await.map_err(storage_err)?;
+        }
+        Ok(())
+    }
+
+    /// One attempt; `Err((error, retry))`.
+    async fn attempt(&self, op: Op) -> std::result::Result<Reply, (Error, bool)> {
+        let mut client = self.pool.get().await.map_err(|e| (storage_err(e), false))?;
+        let read_only = op.read_only();
+        let tx = client
+            .build_transaction()
+            .read_only(read_only)
+            .start()
+            .await
+            .map_err(|e| (storage_err(&e), retryable(&e)))?;
+        let mut pg = PgTx {
+            tx,
+            retry: AtomicBool::new(false),
+        };
+        match service::execute(&mut pg, op).await {
+            Ok(reply) => {
+                let PgTx { tx, .. } = pg;
+                tx.commit()
+                    .await
+                    .map_err(|e| (storage_err(&e), retryable(&e)))?;
+                Ok(reply)
+            }
+            Err(e) => {
+                let retry = pg.retry.load(Ordering::Relaxed);
+                // Dropping the transaction rolls it back.
+                Err((e, retry))
+            }
+        }
+    }
+}
+
+impl Storage for PgStorage {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn run(&self, op: Op) -> BoxFuture<'_, Result<Reply>> {
+        Box::pin(async move {
+            let mut attempt = 1;
+            loop {
+                match self.attempt(op.clone()).await {
+                    Ok(reply) => return Ok(reply),
+                    Err((e, true)) if attempt < MAX_ATTEMPTS => {
+                        tracing::debug!(attempt, "retrying after {e}");
+                        let jitter = u64::from(rand::random::<u8>() % 20);
+                        tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt) + jitter))
+                            .await;
+                        attempt += 1;
+                    }
+                    Err((e, _)) => return Err(e),
+                }
+            }
+        })
+    }
+}
+
+struct PgTx<'a> {
+    tx: deadpool_postgres::Transaction<'a>,
+    retry: AtomicBool,
+}
+
+impl PgTx<'_> {
+    fn fail(&self, e: tokio_postgres::Error) -> Error {
+        if retryable(&e) {
+            self.retry.store(true, Ordering::Relaxed);
+        }
+        storage_err(e)
+    }
+}
+
+fn bind(params: &[Val]) -> Vec<&(dyn ToSql + Sync)> {
+    params
+        .iter()
+        .map(|p| match p {
+            Val::Int(v) => v as &(dyn ToSql + Sync),
+            Val::Text(v) => v as &(dyn ToSql + Sync),
+        })
+        .collect()
+}
+
+fn read_row(row: &tokio_postgres::Row) -> Result<Row> {
+    let mut vals = Vec::with_capacity(row.len());
+    for (i, col) in row.columns().iter().enumerate() {
+        let ty = col.type_();
+        let get_err =
+            |e: tokio_postgres::Error| Error::Internal(format!("column {}: {e}", col.name()));
+        vals.push(if *ty == Type::INT8 {
+            Val::Int(row.try_get::<_, Option<i64>>(i).map_err(get_err)?)
+        } else if *ty == Type::INT4 {
+            Val::Int(
+                row.try_get::<_, Option<i32>>(i)
+                    .map_err(get_err)?
+                    .map(i64::from),
+            )
+        } else if *ty == Type::INT2 {
+            Val::Int(
+                row.try_get::<_, Option<i16>>(i)
+                    .map_err(get_err)?
+                    .map(i64::from),
+            )
+        } else if *ty == Type::BOOL {
+            Val::Int(
+                row.try_get::<_, Option<bool>>(i)
+                    .map_err(get_err)?
+                    .map(i64::from),
+            )
+        } else {
+            Val::Text(row.try_get::<_, Option<String>>(i).map_err(get_err)?)
+        });
+    }
+    Ok(Row(vals))
+}
+
+impl Tx for PgTx<'_> {
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
+
+    async fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
+        let stmt = self
+            .tx
+            .prepare_cached(sql)
+            .await
+            .map_err(|e| self.fail(e))?;
+        self.tx
+            .execute(&stmt, &bind(params))
+            .await
+            .map_err(|e| self.fail(e))
+    }
+
+    async fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
+        let stmt = self
+            .tx
+            .prepare_cached(sql)
+            .await
+            .map_err(|e| self.fail(e))?;
+        let rows = self
+            .tx
+            .query(&stmt, &bind(params))
+            .await
+            .map_err(|e| self.fail(e))?;
+        rows.iter().map(read_row).collect()
+    }
+}
