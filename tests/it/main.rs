@@ -2,7 +2,9 @@
 
 mod support;
 
+mod chaos;
 mod cli;
 mod crash;
 mod props;
 mod rules;
+mod sync;

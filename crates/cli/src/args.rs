@@ -41,6 +41,34 @@ pub enum Command {
     /// Changes waiting for the server.
     #[command(subcommand)]
     Outbox(OutboxCmd),
+    /// Enrol this terminal with a server, using a one-time code from the back office.
+    Enroll {
+        /// The server's base URL, e.g. http://127.0.0.1:8740
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        code: String,
+    },
+    /// Push the outbox and pull changes.
+    #[command(subcommand)]
+    Sync(SyncCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCmd {
+    /// Push everything and pull everything; exits 0 when the queue is empty and the cursor current.
+    Run {
+        /// Keep syncing (every --interval seconds; backoff with jitter while the server is away).
+        #[arg(long)]
+        watch: bool,
+        #[arg(long, default_value_t = 5)]
+        interval: u64,
+        /// Outbox rows per push request.
+        #[arg(long, default_value_t = 200)]
+        page: usize,
+    },
+    /// Queue length, last success, last error.
+    Status,
 }
 
 #[derive(Debug, Args)]

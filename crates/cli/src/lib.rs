@@ -4,6 +4,7 @@
 mod args;
 mod render;
 mod run;
+mod sync;
 
 use clap::error::ErrorKind;
 use clap::Parser;

@@ -75,6 +75,8 @@ pub fn run(data_dir: &Path, command: Command) -> Result<Out> {
             out(to_json(&r), text)
         }
         Command::Order(c) => order(&mut book, c),
+        Command::Enroll { server, code } => crate::sync::enroll(&mut book, &server, &code),
+        Command::Sync(c) => crate::sync::sync(&mut book, c),
         Command::Stock(c) => stock(&mut book, c),
         Command::Outbox(OutboxCmd::List { after, limit }) => {
             let rows = book.outbox(after, limit)?;

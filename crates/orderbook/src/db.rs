@@ -11,12 +11,15 @@ use crate::error::{err, Error, ErrorCode, Result};
 pub const APPLICATION_ID: i32 = 0x5449_4C4C;
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("migrations/0001_book.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("migrations/0001_book.sql")),
+        M::up(include_str!("migrations/0002_sync.sql")),
+    ])
 }
 
 /// The schema version this build writes.
 pub fn schema_version() -> usize {
-    1
+    2
 }
 
 fn apply_pragmas(conn: &Connection) -> Result<()> {
@@ -135,6 +138,6 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         migrations().validate().unwrap();
-        assert_eq!(schema_version(), 1);
+        assert_eq!(schema_version(), 2);
     }
 }

@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod session;
 mod settings;
 pub mod stock;
+pub mod sync;
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +34,7 @@ pub use outbox::{OutboxRow, OutboxSummary, SyncState};
 pub use session::{Issue, LineView, SessionSummary, SessionView, Severity};
 pub use settings::{InitOptions, Settings};
 pub use stock::{StockLevel, UniqueState};
+pub use sync::{Enrollment, PushAck, SyncStatus};
 pub use tillbook_protocol::events::StockReason;
 
 /// The file name of the book inside a data directory.

@@ -5,7 +5,7 @@
 //! so on-hand stays exactly the sum of deltas.
 
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 use tillbook_protocol::events::{EventPayload, StockAdjusted, StockDelta, StockReason};
 use uuid::Uuid;
@@ -75,10 +75,30 @@ pub(crate) fn record(
     Ok(d)
 }
 
+/// On-hand as this terminal sees it: the server's last snapshot plus our own deltas the
+/// server had not applied yet; before any snapshot, the sum of the local ledger.
 pub(crate) fn on_hand(conn: &Connection, sku: &str, location: &str) -> Result<i64> {
-    Ok(conn
-        .prepare_cached("SELECT COALESCE(SUM(delta), 0) FROM stock_ledger WHERE sku = ?1 AND location = ?2")?
-        .query_row([sku, location], |r| r.get(0))?)
+    let snapshot: Option<(i64, i64)> = conn
+        .prepare_cached(
+            "SELECT ss.on_hand, ss.as_of_seq + st.seq_base FROM server_stock ss, sync_state st
+             WHERE ss.sku = ?1 AND ss.location = ?2",
+        )?
+        .query_row([sku, location], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(match snapshot {
+        None => conn
+            .prepare_cached("SELECT COALESCE(SUM(delta), 0) FROM stock_ledger WHERE sku = ?1 AND location = ?2")?
+            .query_row([sku, location], |r| r.get(0))?,
+        Some((server, after)) => {
+            let own: i64 = conn
+                .prepare_cached(
+                    "SELECT COALESCE(SUM(delta), 0) FROM stock_ledger
+                     WHERE sku = ?1 AND location = ?2 AND outbox_seq > ?3",
+                )?
+                .query_row(rusqlite::params![sku, location, after], |r| r.get(0))?;
+            server + own
+        }
+    })
 }
 
 /// Quantity held by live holds on a SKU, leaving out one session's own holds if asked.

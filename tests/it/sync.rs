@@ -1,0 +1,304 @@
+//! The terminal's sync against a real `tillbook-server` on 127.0.0.1 (port 0): enrolment,
+//! push and pull round trips, page boundaries, rejections that do not block, catalog changes
+//! reaching the till, an unreachable server, a cloned book, and a sale during a sync.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tillbook_orderbook::{Book, CommitOptions, ErrorCode, InitOptions, StockReason, SyncState, BOOK_FILE};
+use tillbook_sync::Options;
+
+use crate::support::product;
+
+const ADMIN: &str = "sync-test-admin";
+
+struct Server {
+    base: String,
+    http: reqwest::Client,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Server {
+    /// A server on a SQLite file, seeded with the demo catalog and stock.
+    async fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let store = tillbook_server::open(&format!("sqlite:{}", dir.path().join("server.db").display())).await.unwrap();
+        store.seed_demo().await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(tillbook_server::serve(listener, tillbook_server::AppState::new(store, ADMIN)));
+        Server { base, http: reqwest::Client::new(), task, _dir: dir }
+    }
+
+    async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(ADMIN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let v: Value = resp.json().await.unwrap();
+        assert!(status.is_success(), "{path}: {status} {v}");
+        v
+    }
+
+    async fn code(&self, name: &str) -> String {
+        let v = self.admin(reqwest::Method::POST, "/v1/admin/terminals", Some(json!({"name": name}))).await;
+        v["enrollment_code"].as_str().unwrap().to_string()
+    }
+
+    async fn on_hand(&self, sku: &str) -> i64 {
+        let v = self.admin(reqwest::Method::GET, "/v1/admin/stock", None).await;
+        v["items"].as_array().unwrap().iter().find(|i| i["sku"] == sku).map(|i| i["on_hand"].as_i64().unwrap()).unwrap()
+    }
+
+    async fn orders(&self) -> Vec<Value> {
+        let v = self.admin(reqwest::Method::GET, "/v1/admin/orders?limit=1000", None).await;
+        v["orders"].as_array().unwrap().clone()
+    }
+}
+
+struct Till {
+    dir: tempfile::TempDir,
+    book: Book,
+}
+
+/// A till with the demo catalog (its opening stock is local and never pushed).
+fn till() -> Till {
+    let dir = tempfile::tempdir().unwrap();
+    let book = Book::init(&dir.path().join(BOOK_FILE), InitOptions { demo: true, ..InitOptions::default() }).unwrap();
+    Till { dir, book }
+}
+
+fn sell(book: &mut Book, sku: &str, qty: i64, key: &str) -> String {
+    let s = book.open_session(None, None).unwrap().session_key;
+    book.add_line(&s, sku, qty, None).unwrap();
+    book.commit(&s, key, CommitOptions::default()).unwrap().order_ref
+}
+
+fn opts() -> Options {
+    Options { attempts: 2, min_delay: Duration::from_millis(20), max_delay: Duration::from_millis(100), ..Options::default() }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_and_pull_round_trip_exactly_once() {
+    let server = Server::start().await;
+    let mut t = till();
+    let code = server.code("Till 1").await;
+    let e = tillbook_sync::enroll(&mut t.book, &server.base, &code).await.unwrap();
+    assert_eq!(t.book.settings().terminal_id, e.terminal_id, "the server's id becomes the book's");
+    let espresso_before = server.on_hand("ESPRESSO").await;
+    let r = sell(&mut t.book, "ESPRESSO", 3, "k1");
+    let report = tillbook_sync::run(&mut t.book, &opts()).await.unwrap();
+    assert_eq!(report.pushed, t.book.outbox_summary().unwrap().last_seq);
+    let status = t.book.sync_status().unwrap();
+    assert_eq!(status.pending, 0);
+    assert!(status.last_success_at.is_some());
+    assert_eq!(t.book.order(&r).unwrap().sync_state, SyncState::Applied);
+    // Demo orders sold 3 espressos and the new one 3 more.
+    assert_eq!(server.on_hand("ESPRESSO").await, espresso_before - 6);
+    let refs: Vec<String> = server.orders().await.iter().map(|o| o["ref"].as_str().unwrap().to_string()).collect();
+    assert_eq!(refs.len(), 7);
+    assert!(refs.contains(&r));
+    // The terminal's view of stock is now the server's.
+    assert_eq!(t.book.stock(Some("ESPRESSO")).unwrap()[0].on_hand, espresso_before - 6);
+    // Syncing again sends nothing and counts nothing twice.
+    let again = tillbook_sync::run(&mut t.book, &opts()).await.unwrap();
+    assert_eq!(again.pushed, 0);
+    assert_eq!(server.orders().await.len(), 7);
+    assert_eq!(server.on_hand("ESPRESSO").await, espresso_before - 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_pages_cross_boundaries_without_loss() {
+    let server = Server::start().await;
+    let mut t = till();
+    tillbook_sync::enroll(&mut t.book, &server.base, &server.code("T").await).await.unwrap();
+    for i in 0..10 {
+        sell(&mut t.book, "LATTE", 1, &format!("k{i}"));
+    }
+    let total = t.book.outbox_summary().unwrap().last_seq;
+    let report = tillbook_sync::run(&mut t.book, &Options { push_page: 3, pull_page: 2, ..opts() }).await.unwrap();
+    assert_eq!(report.pushed, total);
+    assert!(report.requests >= (total as i64 + 2) / 3, "{report:?}");
+    assert_eq!(server.orders().await.len(), 16);
+    assert_eq!(t.book.sync_status().unwrap().pending, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_event_does_not_block_the_queue() {
+    let server = Server::start().await;
+    let mut t = till();
+    tillbook_sync::enroll(&mut t.book, &server.base, &server.code("T").await).await.unwrap();
+    // A product the server has never heard of.
+    t.book.upsert_products(&[product("LOCAL", 100)]).unwrap();
+    let bad = sell(&mut t.book, "LOCAL", 1, "bad");
+    let good = sell(&mut t.book, "LATTE", 1, "good");
+    let report = tillbook_sync::run(&mut t.book, &opts()).await.unwrap();
+    assert!(report.rejected >= 1, "{report:?}");
+    let v = t.book.order(&bad).unwrap();
+    assert_eq!(v.sync_state, SyncState::Rejected);
+    assert!(v.sync_reason.as_deref().is_some_and(|r| !r.is_empty()));
+    assert_eq!(t.book.order(&good).unwrap().sync_state, SyncState::Applied);
+    let s = t.book.sync_status().unwrap();
+    assert_eq!((s.pending, s.rejected), (0, 1));
+    let alerts = server.admin(reqwest::Method::GET, "/v1/admin/alerts", None).await;
+    assert!(alerts.to_string().contains("LOCAL"), "{alerts}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catalog_change_reaches_the_till_and_reprices_open_baskets() {
+    let server = Server::start().await;
+    let mut t = till();
+    tillbook_sync::enroll(&mut t.book, &server.base, &server.code("T").await).await.unwrap();
+    tillbook_sync::run(&mut t.book, &opts()).await.unwrap();
+    let basket = t.book.open_session(None, None).unwrap().session_key;
+    t.book.add_line(&basket, "LATTE", 1, None).unwrap();
+    let mut latte = product("LATTE", 800);
+    latte.name = "Latte".into();
+    let mut muffin = product("MUFFIN", 600);
+    muffin.name = "Muffin".into();
+    server.admin(reqwest::Method::PUT, "/v1/admin/catalog", Some(json!({"products": [latte, muffin]}))).await;
+    let report = tillbook_sync::run(&mut t.book, &opts()).await.unwrap();
+    assert!(report.pulled >= 2, "{report:?}");
+    assert_eq!(t.book.product("MUFFIN").unwrap().price_q, 600);
+    let v = t.book.session(&basket).unwrap();
+    assert_eq!(v.lines[0].unit_price_q, 800);
+    assert_eq!(v.lines[0].flags[0].code, "price_changed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_is_a_clear_error_and_nothing_is_lost() {
+    let mut t = till();
+    assert_eq!(tillbook_sync::run(&mut t.book, &opts()).await.unwrap_err().code, "not_enrolled");
+    let server = Server::start().await;
+    let code = server.code("T").await;
+    tillbook_sync::enroll(&mut t.book, &server.base, &code).await.unwrap();
+    let base = server.base.clone();
+    drop(server);
+    // Wait (bounded) until the aborted server stops accepting.
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(base.trim_start_matches("http://")).await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let r = sell(&mut t.book, "ESPRESSO", 1, "offline");
+    let e = tillbook_sync::run(&mut t.book, &opts()).await.unwrap_err();
+    assert_eq!(e.code, "server_unreachable", "{e}");
+    let s = t.book.sync_status().unwrap();
+    assert!(s.last_error.is_some());
+    assert!(s.pending > 0);
+    assert_ne!(t.book.order(&r).unwrap().sync_state, SyncState::Applied);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copied_book_stops_syncing_and_asks_for_enrolment() {
+    let server = Server::start().await;
+    let mut t = till();
+    tillbook_sync::enroll(&mut t.book, &server.base, &server.code("T").await).await.unwrap();
+    tillbook_sync::run(&mut t.book, &opts()).await.unwrap();
+    let copy_path = t.dir.path().join("copy.sqlite");
+    t.book.connection().execute("VACUUM INTO ?1", [copy_path.to_str().unwrap()]).unwrap();
+    sell(&mut t.book, "LATTE", 1, "after-copy-1");
+    sell(&mut t.book, "LATTE", 1, "after-copy-2");
+    tillbook_sync::run(&mut t.book, &opts()).await.unwrap();
+    let mut copy = Book::open(&copy_path).unwrap();
+    let e = tillbook_sync::run(&mut copy, &opts()).await.unwrap_err();
+    assert_eq!(e.code, "reenroll_required", "{e}");
+    assert!(copy.sync_status().unwrap().halted.is_some());
+    assert_eq!(copy.enrollment().unwrap_err().code, ErrorCode::ReenrollRequired);
+    // Enrolled again under a new identity, the copy syncs what it has. Its next order reuses a
+    // reference the original already sent: the server records it as rejected, never merged.
+    let orders_before = server.orders().await.len();
+    tillbook_sync::enroll(&mut copy, &server.base, &server.code("T-copy").await).await.unwrap();
+    let dup = sell(&mut copy, "CROISSANT", 1, "copy-sale");
+    tillbook_sync::run(&mut copy, &opts()).await.unwrap();
+    assert_eq!(copy.sync_status().unwrap().pending, 0);
+    let v = copy.order(&dup).unwrap();
+    assert_eq!(v.sync_state, SyncState::Rejected, "{v:?}");
+    assert!(v.sync_reason.as_deref().unwrap_or("").contains(&dup), "{:?}", v.sync_reason);
+    assert_eq!(server.orders().await.len(), orders_before);
+    let alerts = server.admin(reqwest::Method::GET, "/v1/admin/alerts", None).await;
+    assert!(alerts.to_string().contains(&dup), "{alerts}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sale_and_a_sync_on_the_same_book_both_succeed() {
+    let server = Server::start().await;
+    let mut t = till();
+    tillbook_sync::enroll(&mut t.book, &server.base, &server.code("T").await).await.unwrap();
+    let path = t.dir.path().join(BOOK_FILE);
+    let seller = std::thread::spawn(move || {
+        let mut b = Book::open(&path).unwrap();
+        (0..30).map(|i| sell(&mut b, "CAPPUCCINO", 1, &format!("c{i}"))).collect::<Vec<_>>()
+    });
+    let mut rounds = 0;
+    while !seller.is_finished() && rounds < 200 {
+        tillbook_sync::run(&mut t.book, &opts()).await.unwrap();
+        rounds += 1;
+    }
+    let sold = seller.join().unwrap();
+    assert_eq!(sold.len(), 30);
+    tillbook_sync::run(&mut t.book, &opts()).await.unwrap();
+    assert_eq!(t.book.sync_status().unwrap().pending, 0);
+    assert_eq!(server.orders().await.len(), 36);
+    t.book.adjust_stock("LATTE", 5, StockReason::Receiving, "delivery").unwrap();
+    tillbook_sync::run(&mut t.book, &opts()).await.unwrap();
+}
+
+/// The `tillbook` commands, with the server on its own runtime thread.
+#[test]
+fn cli_enroll_sync_and_status() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let server = rt.block_on(Server::start());
+    let code = rt.block_on(server.code("Counter 1"));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--json".to_string(), "--data-dir".to_string(), d.clone()];
+        all.extend(args.iter().map(|a| a.to_string()));
+        let out = tillbook_cli::execute(all);
+        (out.status, serde_json::from_str::<Value>(&out.stdout).unwrap_or(Value::Null))
+    };
+    assert_eq!(run(&["init", "--demo"]).0, 0);
+    let (status, v) = run(&["sync", "run"]);
+    assert_eq!((status, v["code"].as_str()), (1, Some("not_enrolled")));
+    let (status, v) = run(&["enroll", "--server", &server.base, "--code", &code]);
+    assert_eq!(status, 0, "{v}");
+    assert_eq!(v["name"], "Counter 1");
+    let (status, v) = run(&["enroll", "--server", &server.base, "--code", &code]);
+    assert_eq!((status, v["code"].as_str()), (1, Some("enrollment_code_used")), "{v}");
+    let (status, v) = run(&["sync", "status"]);
+    assert_eq!(status, 0);
+    assert!(v["pending"].as_i64().unwrap() > 0);
+    assert!(v["last_success_at"].is_null());
+    let (status, v) = run(&["sync", "run"]);
+    assert_eq!(status, 0, "{v}");
+    assert_eq!(v["pending"], 0);
+    let (_, v) = run(&["sync", "status"]);
+    assert_eq!(v["pending"], 0);
+    assert!(v["last_success_at"].is_string());
+    let (_, orders) = run(&["order", "list"]);
+    let first = orders["orders"][0]["ref"].as_str().unwrap().to_string();
+    assert_eq!(run(&["order", "show", &first]).1["sync_state"], "applied");
+    // With the server gone, `sync run` fails with a clear code and the sale stays queued.
+    drop(server);
+    drop(rt);
+    let key = run(&["session", "open"]).1["session_key"].as_str().unwrap().to_string();
+    run(&["session", "add", &key, "LATTE"]);
+    let r = run(&["commit", &key, "--idempotency-key", "offline-1"]).1["order_ref"].as_str().unwrap().to_string();
+    let (status, v) = run(&["sync", "run"]);
+    assert_eq!((status, v["code"].as_str()), (1, Some("server_unreachable")), "{v}");
+    assert_eq!(run(&["order", "show", &r]).1["sync_state"], "sent");
+    let (_, v) = run(&["sync", "status"]);
+    assert_eq!(v["pending"], 1);
+    assert!(v["last_error"].as_str().unwrap().contains("server_unreachable"));
+}
