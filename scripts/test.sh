@@ -15,11 +15,11 @@ trap 'rm -f "$log"' EXIT
 echo "== build"
 cargo build --workspace --all-targets --locked
 
-echo "== tests (SQLite)"
-cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log"
+echo "== tests (SQLite; PostgreSQL where the server story runs)"
+scripts/with-postgres.sh cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log"
 
-
-true
+echo "== benchmark smoke run"
+TILLBOOK_BENCH_QUICK=1 cargo bench --locked -p tillbook-orderbook --bench commit
 
 # One closing line for the whole run: every `test result:` line added up.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1); if ($i ~ /^ignored;?$/) s += $(i-1) } }

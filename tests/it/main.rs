@@ -2,7 +2,6 @@
 
 mod support;
 
-mod chaos;
 mod cli;
 mod crash;
 mod props;
