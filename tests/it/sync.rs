@@ -127,7 +127,7 @@ async fn small_pages_cross_boundaries_without_loss() {
     let total = t.book.outbox_summary().unwrap().last_seq;
     let report = tillbook_sync::run(&mut t.book, &Options { push_page: 3, pull_page: 2, ..opts() }).await.unwrap();
     assert_eq!(report.pushed, total);
-    assert!(report.requests >= (total as i64 + 2) / 3, "{report:?}");
+    assert!(report.requests >= (total + 2) / 3, "{report:?}");
     assert_eq!(server.orders().await.len(), 16);
     assert_eq!(t.book.sync_status().unwrap().pending, 0);
 }

@@ -134,7 +134,16 @@ impl Book {
             if unique {
                 tx.execute("UPDATE products SET sold_by = ?2 WHERE sku = ?1", [&l.sku, &order_ref])?;
             }
-            deltas.push(stock::record(&tx, &l.sku, &s.location, -l.qty, StockReason::Sale, &order_ref, now, Some(seq))?);
+            let sale = stock::Movement {
+                sku: &l.sku,
+                location: &s.location,
+                delta: -l.qty,
+                reason: StockReason::Sale,
+                source: &order_ref,
+                at: now,
+                outbox_seq: Some(seq),
+            };
+            deltas.push(stock::record(&tx, sale)?);
             wire_lines.push(events::OrderLine {
                 line_no,
                 sku: l.sku.clone(),

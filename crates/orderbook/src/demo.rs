@@ -45,11 +45,22 @@ impl Book {
         let location = self.settings.location.clone();
         let tx = db::write_tx(&mut self.conn)?;
         for (sku, ..) in DEMO_PRODUCTS {
-            stock::record(&tx, sku, &location, DEMO_STOCK, StockReason::Receiving, "demo", now, None)?;
+            let opening = stock::Movement {
+                sku,
+                location: &location,
+                delta: DEMO_STOCK,
+                reason: StockReason::Receiving,
+                source: "demo",
+                at: now,
+                outbox_seq: None,
+            };
+            stock::record(&tx, opening)?;
         }
         tx.commit()?;
 
-        let baskets: [(&[(&str, i64)], &[&str]); 6] = [
+        // Each demo order: its lines, then the moves that bring it to its status.
+        type Basket<'a> = (&'a [(&'a str, i64)], &'a [&'a str]);
+        let baskets: [Basket<'_>; 6] = [
             (&[("ESPRESSO", 2), ("CROISSANT", 1)], &[]),
             (&[("CAPPUCCINO", 1), ("CARROT_CAKE", 1)], &["confirmed"]),
             (&[("LATTE", 2)], &["confirmed", "processing"]),

@@ -141,7 +141,16 @@ fn return_stock(
 ) -> Result<Vec<StockDelta>> {
     let mut out = Vec::new();
     for l in to_return {
-        out.push(stock::record(conn, &l.sku, location, l.qty, StockReason::Cancel, order_ref, now, Some(seq))?);
+        let back = stock::Movement {
+            sku: &l.sku,
+            location,
+            delta: l.qty,
+            reason: StockReason::Cancel,
+            source: order_ref,
+            at: now,
+            outbox_seq: Some(seq),
+        };
+        out.push(stock::record(conn, back)?);
         if l.unique {
             conn.execute("UPDATE products SET sold_by = NULL WHERE sku = ?1 AND sold_by = ?2", [&l.sku, order_ref])?;
         }
@@ -149,19 +158,19 @@ fn return_stock(
     Ok(out)
 }
 
+/// One status move of an order.
+struct StatusMove<'a> {
+    order_ref: &'a str,
+    from: &'a str,
+    to: &'a str,
+    actor: &'a str,
+    reason: Option<&'a str>,
+}
+
 /// Moves an order's status in the caller's transaction: the event, the stock a cancel gives
 /// back, and the outbox row.
-fn move_status(
-    conn: &Connection,
-    order_ref: &str,
-    from: &str,
-    to: &str,
-    flow: &Flow,
-    actor: &str,
-    reason: Option<&str>,
-    location: &str,
-    now: DateTime<Utc>,
-) -> Result<()> {
+fn move_status(conn: &Connection, m: StatusMove<'_>, flow: &Flow, location: &str, now: DateTime<Utc>) -> Result<()> {
+    let StatusMove { order_ref, from, to, actor, reason } = m;
     let seq = outbox::next_seq(conn)?;
     let deltas = if to == flow.cancelled {
         let open: Vec<OrderLineView> = lines(conn, order_ref)?
@@ -278,7 +287,8 @@ impl Book {
             };
             return err(ErrorCode::InvalidTransition, why);
         }
-        move_status(&tx, order_ref, &from, to, &flow, actor, reason, &location, now)?;
+        let m = StatusMove { order_ref, from: &from, to, actor, reason };
+        move_status(&tx, m, &flow, &location, now)?;
         tx.commit()?;
         self.order(order_ref)
     }
@@ -347,7 +357,8 @@ impl Book {
             let all_cancelled = after.iter().all(|l| l.item_status.as_deref() == Some("cancelled"));
             let to = if all_cancelled { &flow.cancelled } else { &flow.completed };
             let reason = "every item is final";
-            move_status(&tx, order_ref, &order_status, to, &flow, "system", Some(reason), &location, now)?;
+            let m = StatusMove { order_ref, from: &order_status, to, actor: "system", reason: Some(reason) };
+            move_status(&tx, m, &flow, &location, now)?;
         }
         tx.commit()?;
         self.order(order_ref)

@@ -38,17 +38,22 @@ pub struct StockLevel {
     pub unique_state: Option<UniqueState>,
 }
 
-/// A movement written to the ledger in the caller's transaction.
-pub(crate) fn record(
-    conn: &Connection,
-    sku: &str,
-    location: &str,
-    delta: i64,
-    reason: StockReason,
-    source: &str,
-    at: DateTime<Utc>,
-    outbox_seq: Option<i64>,
-) -> Result<StockDelta> {
+/// A movement to write to the ledger.
+pub(crate) struct Movement<'a> {
+    pub sku: &'a str,
+    pub location: &'a str,
+    pub delta: i64,
+    pub reason: StockReason,
+    /// What caused it: an order reference, a note.
+    pub source: &'a str,
+    pub at: DateTime<Utc>,
+    /// The outbox row that carries it to the server; `None` for local-only stock (the demo's).
+    pub outbox_seq: Option<i64>,
+}
+
+/// Writes a movement to the ledger in the caller's transaction.
+pub(crate) fn record(conn: &Connection, m: Movement<'_>) -> Result<StockDelta> {
+    let Movement { sku, location, delta, reason, source, at, outbox_seq } = m;
     let d = StockDelta {
         delta_id: Uuid::now_v7(),
         sku: sku.to_string(),
@@ -230,7 +235,10 @@ impl Book {
         };
         let seq = outbox::next_seq(&tx)?;
         let source = if note.trim().is_empty() { reason.as_str().to_string() } else { note.to_string() };
-        let d = record(&tx, &p.sku, &location, delta, reason, &source, now, Some(seq))?;
+        let d = record(
+            &tx,
+            Movement { sku: &p.sku, location: &location, delta, reason, source: &source, at: now, outbox_seq: Some(seq) },
+        )?;
         let payload = EventPayload::StockAdjusted(StockAdjusted { note: note.to_string(), stock_deltas: vec![d] });
         outbox::insert(&tx, seq, &payload, None, now)?;
         let lvl = level(&tx, &p, &location, now)?;
