@@ -107,6 +107,8 @@ async fn push_and_pull_round_trip_exactly_once() {
     let refs: Vec<String> = server.orders().await.iter().map(|o| o["ref"].as_str().unwrap().to_string()).collect();
     assert_eq!(refs.len(), 7);
     assert!(refs.contains(&r));
+    // The pulled catalog is the one the till started with: barcodes still scan.
+    assert_eq!(t.book.product("7890000000001").unwrap().sku, "ESPRESSO");
     // The terminal's view of stock is now the server's.
     assert_eq!(t.book.stock(Some("ESPRESSO")).unwrap()[0].on_hand, espresso_before - 6);
     // Syncing again sends nothing and counts nothing twice.

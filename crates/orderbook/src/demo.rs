@@ -2,49 +2,30 @@
 
 use tillbook_protocol::events::StockReason;
 
-use crate::catalog::{OversellPolicy, ProductRecord};
+use tillbook_protocol::catalog::demo_products;
+
+use crate::catalog::ProductRecord;
 use crate::commit::CommitOptions;
 use crate::error::Result;
 use crate::{db, stock, Book};
-
-/// The demo catalog: `(sku, name, price_q, category)`, prices in BRL.
-pub const DEMO_PRODUCTS: [(&str, &str, i64, &str); 6] = [
-    ("ESPRESSO", "Espresso", 500, "Coffee"),
-    ("CAPPUCCINO", "Cappuccino", 700, "Coffee"),
-    ("LATTE", "Latte", 750, "Coffee"),
-    ("CROISSANT", "Croissant", 650, "Bakery"),
-    ("PAIN_AU_CHOCOLAT", "Pain au Chocolat", 750, "Bakery"),
-    ("CARROT_CAKE", "Carrot Cake", 800, "Bakery"),
-];
 
 /// Opening stock of every demo product.
 pub const DEMO_STOCK: i64 = 100;
 
 impl Book {
     pub(crate) fn load_demo(&mut self) -> Result<()> {
-        let records: Vec<ProductRecord> = DEMO_PRODUCTS
-            .iter()
-            .enumerate()
-            .map(|(i, (sku, name, price_q, category))| ProductRecord {
-                sku: sku.to_string(),
-                name: name.to_string(),
-                price_q: *price_q,
-                currency: Some(self.settings.currency.clone()),
-                category: Some(category.to_string()),
-                barcodes: vec![format!("789{:010}", i + 1)],
-                active: true,
-                parent_sku: None,
-                variant: None,
-                unique: false,
-                oversell: OversellPolicy::Allow,
-            })
+        let currency = self.settings.currency.clone();
+        let records: Vec<ProductRecord> = demo_products()
+            .into_iter()
+            .map(|p| ProductRecord { currency: Some(currency.clone()), ..p })
             .collect();
         self.upsert_products(&records)?;
         // Opening stock is local: the server seeds its own with `--demo`.
         let now = self.now();
         let location = self.settings.location.clone();
         let tx = db::write_tx(&mut self.conn)?;
-        for (sku, ..) in DEMO_PRODUCTS {
+        for p in &records {
+            let sku = p.sku.as_str();
             let opening = stock::Movement {
                 sku,
                 location: &location,

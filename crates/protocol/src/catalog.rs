@@ -66,3 +66,32 @@ pub struct ProductRecord {
 fn yes() -> bool {
     true
 }
+
+/// The demo café's catalog, prices in BRL minor units: the till's `init --demo` and the
+/// server's `--demo` seed the same records.
+pub fn demo_products() -> Vec<ProductRecord> {
+    [
+        ("ESPRESSO", "Espresso", 500, "Coffee"),
+        ("CAPPUCCINO", "Cappuccino", 700, "Coffee"),
+        ("LATTE", "Latte", 750, "Coffee"),
+        ("CROISSANT", "Croissant", 650, "Bakery"),
+        ("PAIN_AU_CHOCOLAT", "Pain au Chocolat", 750, "Bakery"),
+        ("CARROT_CAKE", "Carrot Cake", 800, "Bakery"),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, (sku, name, price_q, category))| ProductRecord {
+        sku: sku.into(),
+        name: name.into(),
+        price_q,
+        currency: Some("BRL".into()),
+        category: Some(category.into()),
+        barcodes: vec![format!("789{:010}", i + 1)],
+        active: true,
+        parent_sku: None,
+        variant: None,
+        unique: false,
+        oversell: OversellPolicy::Allow,
+    })
+    .collect()
+}

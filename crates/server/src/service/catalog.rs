@@ -1,7 +1,7 @@
 //! The catalog and channel settings the back office edits and terminals pull; demo seeding.
 
 use serde::{Deserialize, Serialize};
-use tillbook_protocol::catalog::{OversellPolicy, ProductRecord};
+use tillbook_protocol::catalog::ProductRecord;
 use tillbook_protocol::sync::Change;
 
 use crate::error::{Error, Result};
@@ -106,32 +106,7 @@ pub async fn ensure_defaults<T: Tx>(tx: &mut T) -> Result<()> {
     Ok(())
 }
 
-/// The demo catalog (prices in BRL cents), the same SKUs as the till's demo.
-pub fn demo_products() -> Vec<ProductRecord> {
-    [
-        ("ESPRESSO", "Espresso", 500, "coffee"),
-        ("CAPPUCCINO", "Cappuccino", 700, "coffee"),
-        ("LATTE", "Latte", 750, "coffee"),
-        ("CROISSANT", "Croissant", 650, "bakery"),
-        ("PAIN_AU_CHOCOLAT", "Pain au Chocolat", 750, "bakery"),
-        ("CARROT_CAKE", "Carrot Cake", 800, "bakery"),
-    ]
-    .into_iter()
-    .map(|(sku, name, price_q, category)| ProductRecord {
-        sku: sku.into(),
-        name: name.into(),
-        price_q,
-        currency: Some("BRL".into()),
-        category: Some(category.into()),
-        barcodes: vec![],
-        active: true,
-        parent_sku: None,
-        variant: None,
-        unique: false,
-        oversell: OversellPolicy::Allow,
-    })
-    .collect()
-}
+pub use tillbook_protocol::catalog::demo_products;
 
 /// Stock each demo SKU starts with at the default location.
 pub const DEMO_STOCK: i64 = 100;
