@@ -7,8 +7,12 @@
 //! - the outbox seqs are exactly 1..=N and every payload hash is right;
 //! - an idempotency key answers with the order it made, writes nothing when replayed, and is
 //!   refused for another session;
-//! - the orders are exactly the distinct successful, non-replayed commits.
+//! - the orders are exactly the distinct successful, non-replayed commits;
+//! - open sessions hold exactly their lines' quantities, closed ones hold nothing, a commit never
+//!   oversells a `block` product, and a one-of-a-kind item is sold by at most one live line.
 //!
+//! At the end every idempotency key is replayed on its own session and tried on another, and the
+//! book is reopened and checked again.
 //! Each case is a fresh SQLite file, so the case count is modest (`TILLBOOK_PROP_CASES` raises it).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -422,6 +426,8 @@ fn check_book(book: &Book, model: &Model) {
         let ledger: i64 =
             conn.query_row("SELECT COALESCE(SUM(delta), 0) FROM stock_ledger WHERE sku = ?1", [sku], |r| r.get(0)).unwrap();
         assert_eq!(level.on_hand, ledger, "{sku}: on_hand vs. the ledger");
+        // The opening stock went through adjust_stock, so it is in the outbox too: on_hand is
+        // opening + every later delta = the sum of every delta the outbox carries.
         assert_eq!(level.on_hand, outbox_sum.get(sku).copied().unwrap_or(0), "{sku}: on_hand vs. the outbox deltas");
         assert_eq!(
             level.on_hand,

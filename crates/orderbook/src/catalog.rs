@@ -178,6 +178,15 @@ pub(crate) fn get(conn: &Connection, sku: &str) -> Result<Option<Product>> {
     p.map(|p| with_barcodes(conn, p)).transpose()
 }
 
+/// `(unique, active)` of a SKU; `(false, false)` when the catalog no longer has it.
+pub(crate) fn flags(conn: &Connection, sku: &str) -> Result<(bool, bool)> {
+    Ok(conn
+        .prepare_cached("SELECT is_unique, active FROM products WHERE sku = ?1")?
+        .query_row([sku], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .unwrap_or((false, false)))
+}
+
 /// A product by SKU or barcode, or `unknown_sku`.
 pub(crate) fn resolve(conn: &Connection, sku_or_barcode: &str) -> Result<Product> {
     if let Some(p) = get(conn, sku_or_barcode)? {

@@ -18,10 +18,8 @@ pub(crate) fn upsert(conn: &Connection, ch: &Channel) -> Result<()> {
 
 pub(crate) fn get(conn: &Connection, code: &str) -> Result<Channel> {
     let row = conn
-        .query_row(
-            "SELECT code, name, flow, pricing, edit_policy FROM channels WHERE code = ?1",
-            [code],
-            |r| {
+        .prepare_cached("SELECT code, name, flow, pricing, edit_policy FROM channels WHERE code = ?1")?
+        .query_row([code], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
@@ -29,8 +27,7 @@ pub(crate) fn get(conn: &Connection, code: &str) -> Result<Channel> {
                     r.get::<_, String>(3)?,
                     r.get::<_, String>(4)?,
                 ))
-            },
-        )
+        })
         .optional()?;
     let Some((code, name, flow, pricing, edit)) = row else {
         return err(ErrorCode::UnknownChannel, format!("no channel {code:?}"));

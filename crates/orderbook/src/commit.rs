@@ -105,16 +105,16 @@ impl Book {
         let seq = outbox::next_seq(&tx)?;
         let actor = options.actor.clone().unwrap_or_else(|| "till".to_string());
 
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO orders(order_ref, ref_seq, session_key, idempotency_key, channel, status, currency,
                                 subtotal_q, discount_q, total_q, item_count, handle, note, business_date, committed_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-            rusqlite::params![
+        )?
+        .execute(rusqlite::params![
                 order_ref, ref_seq, key, idempotency_key, ch.code, ch.flow.initial, s.currency,
                 subtotal_q, row.discount_q, total_q, items, row.handle, row.note,
                 business_date.to_string(), fmt_time(now)
-            ],
-        )?;
+        ])?;
         let mut wire_lines = Vec::with_capacity(lines.len());
         let mut deltas = Vec::with_capacity(lines.len());
         let mut insert_line = tx.prepare_cached(
@@ -123,16 +123,14 @@ impl Book {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?;
         for (i, l) in lines.iter().enumerate() {
-            let product = catalog::get(&tx, &l.sku)?;
-            let unique = product.as_ref().is_some_and(|p| p.unique);
-            let active = product.as_ref().is_some_and(|p| p.active);
+            let (unique, active) = catalog::flags(&tx, &l.sku)?;
             let line_no = i as u32 + 1;
             let total = l.total_q()?;
             insert_line.execute(rusqlite::params![
                 order_ref, line_no, l.sku, l.name, l.unit_price_q, l.qty, l.discount_q, total, unique, active
             ])?;
             if unique {
-                tx.execute("UPDATE products SET sold_by = ?2 WHERE sku = ?1", [&l.sku, &order_ref])?;
+                tx.prepare_cached("UPDATE products SET sold_by = ?2 WHERE sku = ?1")?.execute([&l.sku, &order_ref])?;
             }
             let sale = stock::Movement {
                 sku: &l.sku,
@@ -156,11 +154,11 @@ impl Book {
             });
         }
         drop(insert_line);
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO order_events(order_ref, kind, to_status, actor, at, outbox_seq)
              VALUES (?1, 'created', ?2, ?3, ?4, ?5)",
-            rusqlite::params![order_ref, ch.flow.initial, actor, fmt_time(now), seq],
-        )?;
+        )?
+        .execute(rusqlite::params![order_ref, ch.flow.initial, actor, fmt_time(now), seq])?;
         let payload = EventPayload::OrderCommitted(events::OrderCommitted {
             order_ref: order_ref.clone(),
             channel: ch.code.clone(),
@@ -177,10 +175,8 @@ impl Book {
         });
         outbox::insert(&tx, seq, &payload, Some(&order_ref), now)?;
         stock::release_holds(&tx, key)?;
-        tx.execute(
-            "UPDATE sessions SET state = 'committed', order_ref = ?2, updated_at = ?3 WHERE session_key = ?1",
-            [key, &order_ref, &fmt_time(now)],
-        )?;
+        tx.prepare_cached("UPDATE sessions SET state = 'committed', order_ref = ?2, updated_at = ?3 WHERE session_key = ?1")?
+            .execute([key, &order_ref, &fmt_time(now)])?;
         tx.commit()?;
         Ok(CommitOutcome { order_ref, replayed: false, total_q, currency: s.currency, outbox_seq: Some(seq) })
     }

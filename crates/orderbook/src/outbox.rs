@@ -80,7 +80,7 @@ pub(crate) fn insert(
 ) -> Result<Uuid> {
     let value = payload.to_value();
     let text = tillbook_protocol::canonical_json(&value);
-    let hash = tillbook_protocol::payload_hash(&value);
+    let hash = tillbook_protocol::text_hash(&text);
     let event_id = Uuid::now_v7();
     conn.prepare_cached(
         "INSERT INTO outbox(seq, event_id, kind, payload, payload_hash, order_ref, created_at)

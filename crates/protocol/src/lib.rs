@@ -35,8 +35,13 @@ pub fn canonical_json(value: &serde_json::Value) -> String {
 
 /// Hex SHA-256 of the canonical JSON of a payload.
 pub fn payload_hash(value: &serde_json::Value) -> String {
+    text_hash(&canonical_json(value))
+}
+
+/// Hex SHA-256 of a payload's canonical JSON text (from [`canonical_json`]).
+pub fn text_hash(canonical: &str) -> String {
     use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(canonical_json(value).as_bytes()))
+    hex::encode(sha2::Sha256::digest(canonical.as_bytes()))
 }
 
 #[cfg(test)]
