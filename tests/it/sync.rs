@@ -304,3 +304,73 @@ fn cli_enroll_sync_and_status() {
     assert_eq!(v["pending"], 1);
     assert!(v["last_error"].as_str().unwrap().contains("server_unreachable"));
 }
+
+/// `sync run --watch`: keeps trying while the server is away, and drains the queue once it is
+/// back on the same address and database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_backs_off_while_offline_and_drains_when_the_server_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("server.db").display());
+    let store = tillbook_server::open(&db).await.unwrap();
+    store.seed_demo().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let first = tokio::spawn(tillbook_server::serve_until(
+        listener,
+        tillbook_server::AppState::new(store, ADMIN),
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
+    let base = format!("http://{addr}");
+    let http = reqwest::Client::new();
+    let created: Value = http
+        .post(format!("{base}/v1/admin/terminals"))
+        .bearer_auth(ADMIN)
+        .json(&json!({"name": "W"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut t = till();
+    tillbook_sync::enroll(&mut t.book, &base, created["enrollment_code"].as_str().unwrap()).await.unwrap();
+    stop_tx.send(()).unwrap();
+    first.await.unwrap().unwrap();
+
+    let path = t.dir.path().join(BOOK_FILE);
+    let watcher = tokio::spawn(async move {
+        let mut book = t.book;
+        let opts = Options { min_delay: Duration::from_millis(20), max_delay: Duration::from_millis(200), ..Options::default() };
+        tillbook_sync::watch(&mut book, &opts, Duration::from_millis(50), |_| {}).await
+    });
+    let observer = Book::open(&path).unwrap();
+    for _ in 0..200 {
+        if observer.sync_status().unwrap().last_error.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let offline = observer.sync_status().unwrap();
+    assert!(offline.last_error.as_deref().unwrap_or("").contains("server_unreachable"), "{offline:?}");
+    assert!(offline.pending > 0);
+
+    let store = tillbook_server::open(&db).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let second = tokio::spawn(tillbook_server::serve(listener, tillbook_server::AppState::new(store, ADMIN)));
+    let mut drained = false;
+    for _ in 0..300 {
+        let s = observer.sync_status().unwrap();
+        if s.pending == 0 && s.last_success_at.is_some() {
+            drained = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(drained, "{:?}", observer.sync_status().unwrap());
+    assert!(!watcher.is_finished(), "watch keeps going");
+    watcher.abort();
+    second.abort();
+}
