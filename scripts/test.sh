@@ -18,8 +18,9 @@ cargo build --workspace --all-targets --locked
 echo "== tests (SQLite; PostgreSQL where the server story runs)"
 scripts/with-postgres.sh cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log"
 
-echo "== benchmark smoke run"
+echo "== benchmark smoke runs (full runs: see README)"
 TILLBOOK_BENCH_QUICK=1 cargo bench --locked -p tillbook-orderbook --bench commit
+TILLBOOK_BENCH_QUICK=1 scripts/with-postgres.sh cargo bench --locked -p tillbook-server --bench backlog
 
 # One closing line for the whole run: every `test result:` line added up.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1); if ($i ~ /^ignored;?$/) s += $(i-1) } }

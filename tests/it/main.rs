@@ -2,6 +2,7 @@
 
 mod support;
 
+mod chaos;
 mod cli;
 mod crash;
 mod props;

@@ -207,20 +207,30 @@ async fn a_copied_book_stops_syncing_and_asks_for_enrolment() {
     let mut t = till();
     tillbook_sync::enroll(&mut t.book, &server.base, &server.code("T").await).await.unwrap();
     tillbook_sync::run(&mut t.book, &opts()).await.unwrap();
+    // The copy (a backup) is taken while one sale is still unsent.
+    let shared = sell(&mut t.book, "LATTE", 1, "before-copy");
     let copy_path = t.dir.path().join("copy.sqlite");
     t.book.connection().execute("VACUUM INTO ?1", [copy_path.to_str().unwrap()]).unwrap();
     sell(&mut t.book, "LATTE", 1, "after-copy-1");
     sell(&mut t.book, "LATTE", 1, "after-copy-2");
     tillbook_sync::run(&mut t.book, &opts()).await.unwrap();
+    let latte = server.on_hand("LATTE").await;
     let mut copy = Book::open(&copy_path).unwrap();
     let e = tillbook_sync::run(&mut copy, &opts()).await.unwrap_err();
     assert_eq!(e.code, "reenroll_required", "{e}");
     assert!(copy.sync_status().unwrap().halted.is_some());
     assert_eq!(copy.enrollment().unwrap_err().code, ErrorCode::ReenrollRequired);
-    // Enrolled again under a new identity, the copy syncs what it has. Its next order reuses a
-    // reference the original already sent: the server records it as rejected, never merged.
+    // Enrolled again under a new identity, the copy re-sends the sale the original already
+    // sent: the server knows the event and skips it, so nothing is counted twice.
     let orders_before = server.orders().await.len();
     tillbook_sync::enroll(&mut copy, &server.base, &server.code("T-copy").await).await.unwrap();
+    tillbook_sync::run(&mut copy, &opts()).await.unwrap();
+    assert_eq!(copy.sync_status().unwrap().pending, 0);
+    assert_eq!(copy.order(&shared).unwrap().sync_state, SyncState::Applied);
+    assert_eq!(server.orders().await.len(), orders_before);
+    assert_eq!(server.on_hand("LATTE").await, latte);
+    // Its next order reuses a reference the original already sent: the server records it as
+    // rejected, never merged.
     let dup = sell(&mut copy, "CROISSANT", 1, "copy-sale");
     tillbook_sync::run(&mut copy, &opts()).await.unwrap();
     assert_eq!(copy.sync_status().unwrap().pending, 0);

@@ -1,5 +1,6 @@
 //! Request guards: JSON bodies whose rejections speak `{code, message}`, and bearer tokens.
 
+use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -21,16 +22,48 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(ApiJson(v)),
-            Err(JsonRejection::JsonDataError(e)) => Err(Error::InvalidBody(e.body_text())),
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(Error::MalformedJson(e.body_text())),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(Error::UnsupportedMediaType),
-            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(Error::BodyTooLarge(MAX_BODY))
-            }
-            Err(e) => Err(Error::MalformedJson(e.body_text())),
+        // The common case, a plain `application/json` body that parses, skips the
+        // path-tracking parser of `Json`; anything else goes through `Json` itself, so every
+        // rejection (and its message) is exactly `Json`'s.
+        if !plain_json(req.headers()) {
+            return Json::<T>::from_request(req, state)
+                .await
+                .map(|Json(v)| ApiJson(v))
+                .map_err(rejection);
         }
+        let bytes = match Bytes::from_request(req, state).await {
+            Ok(b) => b,
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(Error::BodyTooLarge(MAX_BODY))
+            }
+            Err(e) => return Err(Error::MalformedJson(e.body_text())),
+        };
+        match serde_json::from_slice(&bytes) {
+            Ok(v) => Ok(ApiJson(v)),
+            Err(_) => Json::<T>::from_bytes(&bytes)
+                .map(|Json(v)| ApiJson(v))
+                .map_err(rejection),
+        }
+    }
+}
+
+/// `Content-Type: application/json` exactly (which `Json` accepts too).
+fn plain_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == "application/json")
+}
+
+fn rejection(e: JsonRejection) -> Error {
+    match e {
+        JsonRejection::JsonDataError(e) => Error::InvalidBody(e.body_text()),
+        JsonRejection::JsonSyntaxError(e) => Error::MalformedJson(e.body_text()),
+        JsonRejection::MissingJsonContentType(_) => Error::UnsupportedMediaType,
+        e if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+            Error::BodyTooLarge(MAX_BODY)
+        }
+        e => Error::MalformedJson(e.body_text()),
     }
 }
 

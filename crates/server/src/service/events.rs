@@ -2,182 +2,367 @@
 //!
 //! Every check runs before the first write, so an event is either applied whole or
 //! rejected with a reason and leaves no trace but its inbox row (rule 7).
+//!
+//! A push page is applied event by event, in seq order, but not statement by statement: a
+//! [`Page`] reads up front, in a few statements, what its events will be checked against and
+//! keeps that view current as its events apply; the rows they write are queued and inserted
+//! with multi-row statements (before any statement that reads or updates them, and at the
+//! end of the page).
+//!
+//! A page is first applied *optimistically*: it does not look up the order references and
+//! stock delta ids its events bring (new ones, nearly always), and inserts them skipping any
+//! already taken. If one was, the caller rolls the page back and applies it again *checked*,
+//! every key looked up first, which gives exactly the verdicts of applying the events one by
+//! one.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use tillbook_protocol::events::{
     EventKind, EventPayload, OrderCommitted, OrderItemStatusChanged, OrderStatusChanged, StockDelta,
 };
-use tillbook_protocol::sync::OutboxEvent;
 use uuid::Uuid;
 
 use crate::error::Result;
 use crate::params;
-use crate::service::stock::{product_exists, StockBatch};
-use crate::storage::sql::{now_text, timestamp_text, Tx};
+use crate::service::stock::StockBatch;
+use crate::storage::sql::{now_text, query_keys, timestamp_text, Rows, Tx, Val};
 
 /// `None` when applied, `Some(reason)` when the event is a business rejection.
 pub type Verdict = Option<String>;
 
+/// An event's payload decoded, or the reason it cannot be (a rejection).
+pub fn decode(kind: &str, payload: serde_json::Value) -> std::result::Result<EventPayload, String> {
+    let Some(k) = EventKind::parse(kind) else {
+        return Err(format!("unknown event kind {kind:?}"));
+    };
+    EventPayload::from_value(k, payload).map_err(|e| format!("undecodable {kind} payload: {e}"))
+}
+
+const ORDER_COLUMNS: &[&str] = &[
+    "order_ref",
+    "terminal_id",
+    "event_id",
+    "channel",
+    "status",
+    "currency",
+    "subtotal_q",
+    "discount_q",
+    "total_q",
+    "business_date",
+    "committed_at",
+    "handle",
+    "received_at",
+];
+const LINE_COLUMNS: &[&str] = &[
+    "order_ref",
+    "line_no",
+    "sku",
+    "name",
+    "unit_price_q",
+    "qty",
+    "discount_q",
+    "total_q",
+    "is_unique",
+];
+const EVENT_COLUMNS: &[&str] = &[
+    "order_ref",
+    "event_id",
+    "kind",
+    "line_no",
+    "from_status",
+    "to_status",
+    "actor",
+    "at",
+    "reason",
+];
+
+/// What the events of one push page are checked against, and the rows they write.
+pub struct Page {
+    /// Every key looked up first (else optimistic: see the module).
+    checked: bool,
+    /// Set when an optimistic page found a key taken: its work must be rolled back.
+    conflict: bool,
+    /// Products that exist, among those the page names (pushes never create products).
+    known_skus: HashSet<String>,
+    /// Stock delta ids recorded by this page, and (checked) those already in the ledger.
+    used_deltas: HashSet<Uuid>,
+    /// Owning terminal of each order the page created, and of the existing orders it names
+    /// (checked), or that its status changes name (optimistic).
+    owners: HashMap<String, String>,
+    orders: Rows,
+    lines: Rows,
+    events: Rows,
+    /// Ledger rows and stock sums of the applied events.
+    pub stock: StockBatch,
+    received_at: String,
+    /// The pushing terminal's id as stored, and as the actor of the events it commits.
+    terminal: String,
+    actor: String,
+}
+
+fn order_ref(p: &EventPayload) -> Option<&str> {
+    match p {
+        EventPayload::OrderCommitted(o) => Some(&o.order_ref),
+        EventPayload::OrderStatusChanged(c) => Some(&c.order_ref),
+        EventPayload::OrderItemStatusChanged(c) => Some(&c.order_ref),
+        EventPayload::StockAdjusted(_) => None,
+    }
+}
+
+impl Page {
+    /// Reads, in a few statements, what `payloads` (the page's decodable events) will be
+    /// checked against: everything when `checked`, else what an optimistic page needs.
+    pub async fn prefetch<'a, T: Tx>(
+        tx: &mut T,
+        terminal: Uuid,
+        payloads: impl Iterator<Item = &'a EventPayload> + Clone,
+        checked: bool,
+    ) -> Result<Page> {
+        let skus: BTreeSet<&str> = payloads
+            .clone()
+            .flat_map(|p| p.stock_deltas().iter().map(|d| d.sku.as_str()))
+            .collect();
+        let deltas: BTreeSet<Uuid> = if checked {
+            payloads
+                .clone()
+                .flat_map(|p| p.stock_deltas().iter().map(|d| d.delta_id))
+                .collect()
+        } else {
+            BTreeSet::new()
+        };
+        let refs: BTreeSet<&str> = payloads
+            .filter(|p| checked || !matches!(p, EventPayload::OrderCommitted(_)))
+            .filter_map(order_ref)
+            .collect();
+
+        let keys: Vec<Val> = skus.into_iter().map(Val::from).collect();
+        let known_skus = query_keys(
+            tx,
+            "SELECT p.sku FROM {keys} CROSS JOIN products p WHERE p.sku = k.column1",
+            &[],
+            "TEXT",
+            &keys,
+        )
+        .await?
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<_>>()?;
+        let keys: Vec<Val> = deltas.into_iter().map(Val::from).collect();
+        let used_deltas = query_keys(
+            tx,
+            "SELECT s.delta_id FROM {keys} CROSS JOIN stock_ledger s WHERE s.delta_id = k.column1",
+            &[],
+            "TEXT",
+            &keys,
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            let id = r.text(0)?;
+            Uuid::parse_str(&id)
+                .map_err(|e| crate::error::Error::Internal(format!("stored delta id {id:?}: {e}")))
+        })
+        .collect::<Result<_>>()?;
+        let keys: Vec<Val> = refs.into_iter().map(Val::from).collect();
+        let owners = query_keys(
+            tx,
+            "SELECT o.order_ref, o.terminal_id FROM {keys} CROSS JOIN orders o \
+             WHERE o.order_ref = k.column1",
+            &[],
+            "TEXT",
+            &keys,
+        )
+        .await?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.text(1)?)))
+        .collect::<Result<_>>()?;
+        Ok(Page {
+            checked,
+            conflict: false,
+            known_skus,
+            used_deltas,
+            owners,
+            orders: Rows::new("orders", ORDER_COLUMNS),
+            lines: Rows::new("order_lines", LINE_COLUMNS),
+            events: Rows::new("order_events", EVENT_COLUMNS),
+            stock: StockBatch::default(),
+            received_at: now_text(),
+            terminal: terminal.to_string(),
+            actor: format!("terminal:{terminal}"),
+        })
+    }
+
+    /// True when an optimistic page found a key taken: roll back, apply it checked.
+    pub fn conflict(&self) -> bool {
+        self.conflict
+    }
+
+    /// Inserts the queued orders, lines and order events (parents first). An optimistic
+    /// page that finds an order reference taken stops there and sets [`Page::conflict`].
+    async fn flush_orders<T: Tx>(&mut self, tx: &mut T) -> Result<()> {
+        if self.conflict {
+            return Ok(());
+        }
+        if self.checked {
+            self.orders.flush(tx).await?;
+        } else if !self.orders.flush_new(tx, "order_ref").await? {
+            self.conflict = true;
+            return Ok(());
+        }
+        self.lines.flush(tx).await?;
+        self.events.flush(tx).await
+    }
+
+    /// Inserts every queued order and ledger row; the stock levels are left to the caller
+    /// (they need the change-log lock). `None` when an optimistic page found a key taken.
+    pub async fn finish<T: Tx>(mut self, tx: &mut T) -> Result<Option<StockBatch>> {
+        self.flush_orders(tx).await?;
+        if self.conflict || !self.stock.flush_ledger(tx, !self.checked).await? {
+            return Ok(None);
+        }
+        Ok(Some(self.stock))
+    }
+
+    fn check_deltas(&self, deltas: &[StockDelta]) -> Verdict {
+        let mut ids = BTreeSet::new();
+        for d in deltas {
+            if d.sku.trim().is_empty() || d.location.trim().is_empty() {
+                return Some(format!(
+                    "stock delta {} has an empty sku or location",
+                    d.delta_id
+                ));
+            }
+            if !ids.insert(d.delta_id) {
+                return Some(format!("stock delta {} appears twice", d.delta_id));
+            }
+            if !self.known_skus.contains(&d.sku) {
+                return Some(format!("unknown sku {}", d.sku));
+            }
+            if self.used_deltas.contains(&d.delta_id) {
+                return Some(format!("stock delta {} was already recorded", d.delta_id));
+            }
+        }
+        None
+    }
+
+    fn owned_order(&self, order_ref: &str) -> Verdict {
+        match self.owners.get(order_ref) {
+            None => Some(format!("unknown order {order_ref}")),
+            Some(owner) if *owner != self.terminal => {
+                Some(format!("order {order_ref} belongs to another terminal"))
+            }
+            Some(_) => None,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record_event(
+        &mut self,
+        order_ref: &str,
+        event_id: Uuid,
+        kind: &str,
+        line_no: Option<i64>,
+        from: Option<&str>,
+        to: Option<&str>,
+        actor: &str,
+        at: &str,
+        reason: Option<&str>,
+    ) {
+        self.events.push([
+            Val::from(order_ref),
+            Val::from(event_id),
+            Val::from(kind),
+            Val::from(line_no),
+            Val::from(from),
+            Val::from(to),
+            Val::from(actor),
+            Val::from(at),
+            Val::from(reason),
+        ]);
+    }
+}
+
+/// Applies one decoded event of the page (or records why it cannot be).
 pub async fn apply<T: Tx>(
     tx: &mut T,
     terminal: Uuid,
-    ev: &OutboxEvent,
-    batch: &mut StockBatch,
+    event_id: Uuid,
+    decoded: &std::result::Result<EventPayload, String>,
+    page: &mut Page,
 ) -> Result<Verdict> {
-    let Some(kind) = EventKind::parse(&ev.kind) else {
-        return Ok(Some(format!("unknown event kind {:?}", ev.kind)));
-    };
-    let payload = match EventPayload::from_value(kind, ev.payload.clone()) {
+    let payload = match decoded {
         Ok(p) => p,
-        Err(e) => return Ok(Some(format!("undecodable {} payload: {e}", ev.kind))),
+        Err(reason) => return Ok(Some(reason.clone())),
     };
-    if let Some(reason) = check_deltas(tx, payload.stock_deltas()).await? {
+    if let Some(reason) = page.check_deltas(payload.stock_deltas()) {
         return Ok(Some(reason));
     }
-    let verdict = match &payload {
-        EventPayload::OrderCommitted(o) => commit_order(tx, terminal, ev.event_id, o).await?,
-        EventPayload::OrderStatusChanged(c) => change_status(tx, terminal, ev.event_id, c).await?,
-        EventPayload::OrderItemStatusChanged(c) => {
-            change_item(tx, terminal, ev.event_id, c).await?
-        }
+    let verdict = match payload {
+        EventPayload::OrderCommitted(o) => commit_order(page, event_id, o),
+        EventPayload::OrderStatusChanged(c) => change_status(tx, page, event_id, c).await?,
+        EventPayload::OrderItemStatusChanged(c) => change_item(tx, page, event_id, c).await?,
         EventPayload::StockAdjusted(_) => None,
     };
     if verdict.is_some() {
         return Ok(verdict);
     }
     for d in payload.stock_deltas() {
-        batch
-            .record(tx, d, Some(terminal), Some(ev.event_id))
-            .await?;
+        page.used_deltas.insert(d.delta_id);
+        page.stock.record(d, Some(terminal), Some(event_id));
     }
     Ok(None)
 }
 
-async fn check_deltas<T: Tx>(tx: &mut T, deltas: &[StockDelta]) -> Result<Verdict> {
-    let mut ids = BTreeSet::new();
-    let mut known = BTreeSet::new();
-    for d in deltas {
-        if d.sku.trim().is_empty() || d.location.trim().is_empty() {
-            return Ok(Some(format!(
-                "stock delta {} has an empty sku or location",
-                d.delta_id
-            )));
-        }
-        if !ids.insert(d.delta_id) {
-            return Ok(Some(format!("stock delta {} appears twice", d.delta_id)));
-        }
-        if !known.contains(&d.sku) {
-            if !product_exists(tx, &d.sku).await? {
-                return Ok(Some(format!("unknown sku {}", d.sku)));
-            }
-            known.insert(d.sku.clone());
-        }
-        let used = tx
-            .query_opt(
-                "SELECT 1 FROM stock_ledger WHERE delta_id = $1",
-                params![d.delta_id],
-            )
-            .await?;
-        if used.is_some() {
-            return Ok(Some(format!(
-                "stock delta {} was already recorded",
-                d.delta_id
-            )));
-        }
-    }
-    Ok(None)
-}
-
-/// The order's owning terminal and status, if the server knows it.
-async fn order_owner<T: Tx>(tx: &mut T, order_ref: &str) -> Result<Option<(String, String)>> {
-    let row = tx
-        .query_opt(
-            "SELECT terminal_id, status FROM orders WHERE order_ref = $1",
-            params![order_ref],
-        )
-        .await?;
-    row.map(|r| Ok((r.text(0)?, r.text(1)?))).transpose()
-}
-
-async fn owned_order<T: Tx>(tx: &mut T, terminal: Uuid, order_ref: &str) -> Result<Verdict> {
-    match order_owner(tx, order_ref).await? {
-        None => Ok(Some(format!("unknown order {order_ref}"))),
-        Some((owner, _)) if owner != terminal.to_string() => Ok(Some(format!(
-            "order {order_ref} belongs to another terminal"
-        ))),
-        Some(_) => Ok(None),
-    }
-}
-
-async fn commit_order<T: Tx>(
-    tx: &mut T,
-    terminal: Uuid,
-    event_id: Uuid,
-    o: &OrderCommitted,
-) -> Result<Verdict> {
+fn commit_order(page: &mut Page, event_id: Uuid, o: &OrderCommitted) -> Verdict {
     if o.order_ref.trim().is_empty() {
-        return Ok(Some("order_ref is empty".into()));
+        return Some("order_ref is empty".into());
     }
     if o.lines.is_empty() {
-        return Ok(Some(format!("order {} has no lines", o.order_ref)));
+        return Some(format!("order {} has no lines", o.order_ref));
     }
     let mut line_nos = BTreeSet::new();
     if let Some(l) = o.lines.iter().find(|l| !line_nos.insert(l.line_no)) {
-        return Ok(Some(format!(
-            "order {} repeats line {}",
-            o.order_ref, l.line_no
-        )));
+        return Some(format!("order {} repeats line {}", o.order_ref, l.line_no));
     }
-    if order_owner(tx, &o.order_ref).await?.is_some() {
-        return Ok(Some(format!(
+    if page.owners.contains_key(&o.order_ref) {
+        return Some(format!(
             "order {} already exists (from another event)",
             o.order_ref
-        )));
+        ));
     }
-    tx.exec(
-        "INSERT INTO orders (order_ref, terminal_id, event_id, channel, status, currency, \
-         subtotal_q, discount_q, total_q, business_date, committed_at, handle, received_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        params![
-            &o.order_ref,
-            terminal,
-            event_id,
-            &o.channel,
-            &o.status,
-            &o.currency,
-            o.subtotal_q,
-            o.discount_q,
-            o.total_q,
-            o.business_date.to_string(),
-            timestamp_text(o.committed_at),
-            o.handle.clone(),
-            now_text()
-        ],
-    )
-    .await?;
-    for l in &o.lines {
-        tx.exec(
-            "INSERT INTO order_lines (order_ref, line_no, sku, name, unit_price_q, qty, discount_q, \
-             total_q, is_unique) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            params![
-                &o.order_ref,
-                i64::from(l.line_no),
-                &l.sku,
-                &l.name,
-                l.unit_price_q,
-                l.qty,
-                l.discount_q,
-                l.total_q,
-                l.unique
-            ],
-        )
-        .await?;
-    }
-    let actor = format!("terminal:{terminal}");
     let at = timestamp_text(o.committed_at);
-    record_event(
-        tx,
+    page.orders.push([
+        Val::from(&o.order_ref),
+        Val::from(page.terminal.as_str()),
+        Val::from(event_id),
+        Val::from(&o.channel),
+        Val::from(&o.status),
+        Val::from(&o.currency),
+        Val::from(o.subtotal_q),
+        Val::from(o.discount_q),
+        Val::from(o.total_q),
+        Val::from(o.business_date.to_string()),
+        Val::from(at.as_str()),
+        Val::from(o.handle.clone()),
+        Val::from(page.received_at.as_str()),
+    ]);
+    for l in &o.lines {
+        page.lines.push([
+            Val::from(&o.order_ref),
+            Val::from(i64::from(l.line_no)),
+            Val::from(&l.sku),
+            Val::from(&l.name),
+            Val::from(l.unit_price_q),
+            Val::from(l.qty),
+            Val::from(l.discount_q),
+            Val::from(l.total_q),
+            Val::from(l.unique),
+        ]);
+    }
+    page.owners
+        .insert(o.order_ref.clone(), page.terminal.clone());
+    let actor = std::mem::take(&mut page.actor);
+    page.record_event(
         &o.order_ref,
         event_id,
         "order.committed",
@@ -187,28 +372,28 @@ async fn commit_order<T: Tx>(
         &actor,
         &at,
         None,
-    )
-    .await?;
-    Ok(None)
+    );
+    page.actor = actor;
+    None
 }
 
 async fn change_status<T: Tx>(
     tx: &mut T,
-    terminal: Uuid,
+    page: &mut Page,
     event_id: Uuid,
     c: &OrderStatusChanged,
 ) -> Result<Verdict> {
-    if let Some(reason) = owned_order(tx, terminal, &c.order_ref).await? {
+    if let Some(reason) = page.owned_order(&c.order_ref) {
         return Ok(Some(reason));
     }
+    page.flush_orders(tx).await?;
     tx.exec(
         "UPDATE orders SET status = $1 WHERE order_ref = $2",
         params![&c.to, &c.order_ref],
     )
     .await?;
     let at = timestamp_text(c.at);
-    record_event(
-        tx,
+    page.record_event(
         &c.order_ref,
         event_id,
         "order.status_changed",
@@ -218,20 +403,20 @@ async fn change_status<T: Tx>(
         &c.actor,
         &at,
         c.reason.as_deref(),
-    )
-    .await?;
+    );
     Ok(None)
 }
 
 async fn change_item<T: Tx>(
     tx: &mut T,
-    terminal: Uuid,
+    page: &mut Page,
     event_id: Uuid,
     c: &OrderItemStatusChanged,
 ) -> Result<Verdict> {
-    if let Some(reason) = owned_order(tx, terminal, &c.order_ref).await? {
+    if let Some(reason) = page.owned_order(&c.order_ref) {
         return Ok(Some(reason));
     }
+    page.flush_orders(tx).await?;
     let line_no = i64::from(c.line_no);
     let changed = tx
         .exec(
@@ -246,8 +431,7 @@ async fn change_item<T: Tx>(
         )));
     }
     let at = timestamp_text(c.at);
-    record_event(
-        tx,
+    page.record_event(
         &c.order_ref,
         event_id,
         "order.item_status_changed",
@@ -257,29 +441,6 @@ async fn change_item<T: Tx>(
         &c.actor,
         &at,
         None,
-    )
-    .await?;
+    );
     Ok(None)
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn record_event<T: Tx>(
-    tx: &mut T,
-    order_ref: &str,
-    event_id: Uuid,
-    kind: &str,
-    line_no: Option<i64>,
-    from: Option<&str>,
-    to: Option<&str>,
-    actor: &str,
-    at: &str,
-    reason: Option<&str>,
-) -> Result<()> {
-    tx.exec(
-        "INSERT INTO order_events (order_ref, event_id, kind, line_no, from_status, to_status, \
-         actor, at, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        params![order_ref, event_id, kind, line_no, from, to, actor, at, reason],
-    )
-    .await?;
-    Ok(())
 }

@@ -4,11 +4,16 @@
 //! another even across server replicas. For each row: `seq <= last` is a duplicate (checked
 //! against the stored inbox row: another payload is a 422 for the whole page), `seq = last+1`
 //! is applied or rejected and recorded in the inbox, `seq > last+1` stops the page as a gap.
+//!
+//! Rows are checked and applied one by one in seq order, but the page reads what they are
+//! checked against in a few statements up front and writes their rows with multi-row
+//! inserts ([`events::Page`]): a page costs a handful of round trips, not several per row.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
-use tillbook_protocol::payload_hash;
+use tillbook_protocol::events::EventPayload;
 use tillbook_protocol::sync::{EventOutcome, EventResult, OutboxEvent, PushRequest, PushResponse};
+use tillbook_protocol::{canonical_json, payload_hash};
 
 use crate::error::{Error, Result};
 use crate::params;
@@ -16,7 +21,7 @@ use crate::service::changelog::{check_protocol, ChangeWriter};
 use crate::service::events;
 use crate::service::stock::StockBatch;
 use crate::service::terminals::{authenticate, ensure_same, to_i64};
-use crate::storage::sql::{now_text, Tx};
+use crate::storage::sql::{now_text, query_keys, Row, Rows, Tx, Val};
 
 /// Most rows one push may carry.
 pub const MAX_PAGE: usize = 5000;
@@ -47,79 +52,158 @@ fn check_page(events: &[OutboxEvent]) -> Result<()> {
     Ok(())
 }
 
-pub async fn push<T: Tx>(tx: &mut T, token_hash: &str, req: PushRequest) -> Result<PushResponse> {
-    check_protocol(req.protocol)?;
-    let authed = authenticate(tx, token_hash, true).await?;
-    ensure_same(&authed, req.terminal_id)?;
-    check_page(&req.events)?;
-    let terminal = authed.id;
-    let mut last = authed.last_applied_seq;
-    let mut results = Vec::with_capacity(req.events.len());
-    let mut gap = false;
-    let mut rejected = 0i64;
-    let mut batch = StockBatch::default();
+const INBOX_COLUMNS: &[&str] = &[
+    "terminal_id",
+    "seq",
+    "event_id",
+    "kind",
+    "payload",
+    "payload_hash",
+    "outcome",
+    "reason",
+    "received_at",
+];
 
-    for ev in &req.events {
-        let computed = payload_hash(&ev.payload);
-        if ev.seq <= last {
-            results.push(duplicate(tx, terminal, ev, &computed).await?);
-            continue;
-        }
-        if ev.seq > last + 1 {
-            gap = true;
-            break;
-        }
-        if computed != ev.payload_hash {
+/// Hex SHA-256 of a payload's canonical JSON text: [`tillbook_protocol::payload_hash`]
+/// without serialising the payload a second time (the text is also what the inbox stores).
+fn text_hash(canonical: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(canonical.as_bytes()))
+}
+
+/// A row past the cursor, ready to apply: its stored text, the hash of its payload and the
+/// payload decoded (or why it cannot be).
+struct Fresh {
+    seq: u64,
+    event_id: uuid::Uuid,
+    kind: String,
+    claimed_hash: String,
+    text: String,
+    computed: String,
+    decoded: std::result::Result<EventPayload, String>,
+}
+
+fn fresh(ev: OutboxEvent) -> Fresh {
+    let text = canonical_json(&ev.payload);
+    let computed = text_hash(&text);
+    let decoded = events::decode(&ev.kind, ev.payload);
+    Fresh {
+        seq: ev.seq,
+        event_id: ev.event_id,
+        kind: ev.kind,
+        claimed_hash: ev.payload_hash,
+        text,
+        computed,
+        decoded,
+    }
+}
+
+/// What applying the run past the cursor did.
+struct Run {
+    results: Vec<EventResult>,
+    last: u64,
+    rejected: i64,
+    /// The stock sums, for the stock levels (the ledger rows are written).
+    stock: StockBatch,
+}
+
+/// Applies the rows that continue the cursor, in seq order, with their inbox rows.
+///
+/// Optimistic (`checked == false`, see [`events`]): the order references, stock delta ids and
+/// event ids the rows bring are not looked up but inserted skipping taken ones; `None` when
+/// one was taken, or when a row fails a check (its error is left to the checked run, which
+/// finds the first failure in seq order, as applying the rows one by one would). The caller
+/// then rolls back and runs it checked.
+async fn apply_run<T: Tx>(
+    tx: &mut T,
+    terminal: uuid::Uuid,
+    new: &[Fresh],
+    checked: bool,
+) -> Result<Option<Run>> {
+    let used: HashMap<String, Row> = if checked {
+        let ids: Vec<Val> = new.iter().map(|f| Val::from(f.event_id)).collect();
+        query_keys(
+            tx,
+            "SELECT i.event_id, i.terminal_id, i.seq, i.payload_hash FROM {keys} CROSS JOIN inbox i \
+             WHERE i.event_id = k.column1",
+            &[],
+            "TEXT",
+            &ids,
+        )
+        .await?
+        .into_iter()
+        .map(|r| Ok((r.text(0)?, r)))
+        .collect::<Result<_>>()?
+    } else {
+        HashMap::new()
+    };
+    let payloads = new.iter().filter_map(|f| f.decoded.as_ref().ok());
+    let mut page = events::Page::prefetch(tx, terminal, payloads, checked).await?;
+    let mut inbox = Rows::new("inbox", INBOX_COLUMNS);
+    let received_at = now_text();
+    let mut run = Run {
+        results: Vec::with_capacity(new.len()),
+        last: 0,
+        rejected: 0,
+        stock: StockBatch::default(),
+    };
+    for f in new {
+        if f.computed != f.claimed_hash {
+            if !checked {
+                return Ok(None);
+            }
             return Err(Error::PayloadHashInvalid(format!(
-                "seq {}: payload_hash {} does not match the payload ({computed})",
-                ev.seq, ev.payload_hash
+                "seq {}: payload_hash {} does not match the payload ({})",
+                f.seq, f.claimed_hash, f.computed
             )));
         }
-        let used = tx
-            .query_opt(
-                "SELECT terminal_id, seq FROM inbox WHERE event_id = $1",
-                params![ev.event_id],
-            )
-            .await?;
-        if let Some(row) = used {
+        if let Some(row) = used.get(&f.event_id.to_string()) {
+            if row.text(3)? == f.computed {
+                // The same event, already applied under another identity of this terminal (a
+                // restored book enrolled again re-sends what the old identity sent): skipped.
+                run.results.push(EventResult {
+                    seq: f.seq,
+                    event_id: f.event_id,
+                    outcome: EventOutcome::Duplicate,
+                    reason: None,
+                });
+                run.last = f.seq;
+                continue;
+            }
             return Err(Error::PayloadMismatch(format!(
                 "event {} was already used by terminal {} seq {}",
-                ev.event_id,
-                row.text(0)?,
-                row.i64(1)?
+                f.event_id,
+                row.text(1)?,
+                row.i64(2)?
             )));
         }
-        let verdict = events::apply(tx, terminal, ev, &mut batch).await?;
-        let payload =
-            serde_json::to_string(&ev.payload).map_err(|e| Error::Internal(e.to_string()))?;
+        let verdict = events::apply(tx, terminal, f.event_id, &f.decoded, &mut page).await?;
+        if page.conflict() {
+            return Ok(None);
+        }
         let outcome = if verdict.is_some() {
             "rejected"
         } else {
             "applied"
         };
-        tx.exec(
-            "INSERT INTO inbox (terminal_id, seq, event_id, kind, payload, payload_hash, outcome, \
-             reason, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            params![
-                terminal,
-                to_i64(ev.seq)?,
-                ev.event_id,
-                &ev.kind,
-                payload,
-                computed,
-                outcome,
-                verdict.clone(),
-                now_text()
-            ],
-        )
-        .await?;
+        inbox.push([
+            Val::from(terminal),
+            Val::from(to_i64(f.seq)?),
+            Val::from(f.event_id),
+            Val::from(&f.kind),
+            Val::from(&f.text),
+            Val::from(&f.computed),
+            Val::from(outcome),
+            Val::from(verdict.clone()),
+            Val::from(received_at.as_str()),
+        ]);
         if let Some(reason) = &verdict {
-            tracing::info!(%terminal, seq = ev.seq, kind = %ev.kind, "event rejected: {reason}");
-            rejected += 1;
+            tracing::info!(%terminal, seq = f.seq, kind = %f.kind, "event rejected: {reason}");
+            run.rejected += 1;
         }
-        results.push(EventResult {
-            seq: ev.seq,
-            event_id: ev.event_id,
+        run.results.push(EventResult {
+            seq: f.seq,
+            event_id: f.event_id,
             outcome: if verdict.is_some() {
                 EventOutcome::Rejected
             } else {
@@ -127,14 +211,88 @@ pub async fn push<T: Tx>(tx: &mut T, token_hash: &str, req: PushRequest) -> Resu
             },
             reason: verdict,
         });
-        last = ev.seq;
+        run.last = f.seq;
+    }
+    let Some(stock) = page.finish(tx).await? else {
+        return Ok(None);
+    };
+    run.stock = stock;
+    if checked {
+        inbox.flush(tx).await?;
+    } else if !inbox.flush_new(tx, "event_id").await? {
+        return Ok(None);
+    }
+    Ok(Some(run))
+}
+
+pub async fn push<T: Tx>(tx: &mut T, token_hash: &str, req: PushRequest) -> Result<PushResponse> {
+    check_protocol(req.protocol)?;
+    let authed = authenticate(tx, token_hash, true).await?;
+    ensure_same(&authed, req.terminal_id)?;
+    check_page(&req.events)?;
+    let terminal = authed.id;
+    let mut last = authed.last_applied_seq;
+    let mut events = req.events;
+    // Seqs ascend strictly, so the page is: rows at or below the cursor (duplicates), the
+    // run that continues the cursor, and whatever follows a gap (left alone).
+    let dups = events.iter().take_while(|ev| ev.seq <= last).count();
+    let run = events[dups..]
+        .iter()
+        .zip(last + 1..)
+        .take_while(|(ev, want)| ev.seq == *want)
+        .count();
+    let gap = dups + run < events.len();
+    events.truncate(dups + run);
+    let new: Vec<OutboxEvent> = events.split_off(dups);
+    let mut results = Vec::with_capacity(dups + run);
+    let mut rejected = 0i64;
+
+    if !events.is_empty() {
+        let seqs: Vec<Val> = events
+            .iter()
+            .map(|ev| to_i64(ev.seq).map(Val::from))
+            .collect::<Result<_>>()?;
+        let stored: HashMap<i64, Row> = query_keys(
+            tx,
+            "SELECT i.seq, i.event_id, i.payload_hash, i.outcome, i.reason FROM {keys} \
+             CROSS JOIN inbox i WHERE i.seq = k.column1 AND i.terminal_id = $1",
+            params![terminal],
+            "BIGINT",
+            &seqs,
+        )
+        .await?
+        .into_iter()
+        .map(|r| Ok((r.i64(0)?, r)))
+        .collect::<Result<_>>()?;
+        for ev in &events {
+            let computed = payload_hash(&ev.payload);
+            results.push(duplicate(ev, &computed, stored.get(&to_i64(ev.seq)?))?);
+        }
     }
 
-    if !batch.is_empty() {
-        let mut writer = ChangeWriter::begin(tx).await?;
-        batch.flush(tx, &mut writer).await?;
-        writer.finish(tx).await?;
+    if !new.is_empty() {
+        let new: Vec<Fresh> = new.into_iter().map(fresh).collect();
+        // Optimistic first; if a key it brings is taken, undone and applied checked.
+        tx.exec("SAVEPOINT push_run", params![]).await?;
+        let applied = match apply_run(tx, terminal, &new, false).await? {
+            Some(applied) => applied,
+            None => {
+                tx.exec("ROLLBACK TO SAVEPOINT push_run", params![]).await?;
+                apply_run(tx, terminal, &new, true)
+                    .await?
+                    .ok_or_else(|| Error::Internal("a checked page found a key taken".into()))?
+            }
+        };
+        results.extend(applied.results);
+        last = applied.last;
+        rejected = applied.rejected;
+        if !applied.stock.is_empty() {
+            let mut writer = ChangeWriter::begin(tx).await?;
+            applied.stock.flush(tx, &mut writer).await?;
+            writer.finish(tx).await?;
+        }
     }
+
     tx.exec(
         "UPDATE terminals SET last_applied_seq = $1, last_seen_at = $2, \
          rejected_count = rejected_count + $3 WHERE id = $4",
@@ -151,18 +309,7 @@ pub async fn push<T: Tx>(tx: &mut T, token_hash: &str, req: PushRequest) -> Resu
 /// A row at or below the cursor: the stored row must be the same event with the same payload.
 /// A row rejected before is reported as rejected again, with its reason, so a terminal that
 /// lost the first answer still learns why.
-async fn duplicate<T: Tx>(
-    tx: &mut T,
-    terminal: uuid::Uuid,
-    ev: &OutboxEvent,
-    computed: &str,
-) -> Result<EventResult> {
-    let stored = tx
-        .query_opt(
-            "SELECT event_id, payload_hash, outcome, reason FROM inbox WHERE terminal_id = $1 AND seq = $2",
-            params![terminal, to_i64(ev.seq)?],
-        )
-        .await?;
+fn duplicate(ev: &OutboxEvent, computed: &str, stored: Option<&Row>) -> Result<EventResult> {
     let Some(row) = stored else {
         return Ok(EventResult {
             seq: ev.seq,
@@ -171,7 +318,7 @@ async fn duplicate<T: Tx>(
             reason: None,
         });
     };
-    let (event_id, hash) = (row.text(0)?, row.text(1)?);
+    let (event_id, hash) = (row.text(1)?, row.text(2)?);
     if event_id != ev.event_id.to_string() || hash != ev.payload_hash || hash != computed {
         return Err(Error::PayloadMismatch(format!(
             "seq {} was applied as event {event_id} with payload hash {hash}; this page sends event {} \
@@ -179,8 +326,8 @@ async fn duplicate<T: Tx>(
             ev.seq, ev.event_id, ev.payload_hash
         )));
     }
-    let (outcome, reason) = match row.text(2)?.as_str() {
-        "rejected" => (EventOutcome::Rejected, row.opt_text(3)?),
+    let (outcome, reason) = match row.text(3)?.as_str() {
+        "rejected" => (EventOutcome::Rejected, row.opt_text(4)?),
         _ => (EventOutcome::Duplicate, None),
     };
     Ok(EventResult {
@@ -189,4 +336,16 @@ async fn duplicate<T: Tx>(
         outcome,
         reason,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn text_hash_is_the_protocol_payload_hash() {
+        let v = serde_json::json!({"b": [1, 2, {"z": "é", "a": null}], "a": "x\"y"});
+        assert_eq!(
+            super::text_hash(&tillbook_protocol::canonical_json(&v)),
+            tillbook_protocol::payload_hash(&v)
+        );
+    }
 }

@@ -1,8 +1,9 @@
 //! The stock ledger: signed deltas per SKU and location, levels kept as their running sum.
 //!
-//! Deltas are inserted as events are applied and summed per (sku, location) in a
-//! [`StockBatch`]; the batch is flushed once per transaction under the change-log lock, in
-//! key order, which updates `stock_levels` and appends a `StockLevel` change per key.
+//! Deltas are queued as events are applied and summed per (sku, location) in a
+//! [`StockBatch`]; the batch is flushed once per transaction under the change-log lock: the
+//! ledger rows in multi-row inserts, then, in key order, `stock_levels` and a `StockLevel`
+//! change per key.
 
 use std::collections::BTreeMap;
 
@@ -14,57 +15,81 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 use crate::params;
 use crate::service::changelog::{stock_key, ChangeWriter};
-use crate::storage::sql::{now_text, timestamp_text, Tx};
+use crate::storage::sql::{now_text, timestamp_text, Rows, Tx, Val};
 
 /// The location used when none is named.
 pub const DEFAULT_LOCATION: &str = "main";
 
-/// Net deltas per (sku, location) waiting to reach `stock_levels`.
-#[derive(Debug, Default)]
+const LEDGER_COLUMNS: &[&str] = &[
+    "delta_id",
+    "sku",
+    "location",
+    "delta",
+    "reason",
+    "source",
+    "at",
+    "terminal_id",
+    "event_id",
+    "recorded_at",
+];
+
+/// Ledger rows and net deltas per (sku, location) waiting to reach the database.
+#[derive(Debug)]
 pub struct StockBatch {
+    ledger: Rows,
     sums: BTreeMap<(String, String), i64>,
+    recorded_at: String,
+}
+
+impl Default for StockBatch {
+    fn default() -> Self {
+        StockBatch {
+            ledger: Rows::new("stock_ledger", LEDGER_COLUMNS),
+            sums: BTreeMap::new(),
+            recorded_at: now_text(),
+        }
+    }
 }
 
 impl StockBatch {
     pub fn is_empty(&self) -> bool {
-        self.sums.is_empty()
+        self.sums.is_empty() && self.ledger.is_empty()
     }
 
-    /// Writes a ledger row and counts it in the batch.
-    pub async fn record<T: Tx>(
-        &mut self,
-        tx: &mut T,
-        d: &StockDelta,
-        terminal: Option<Uuid>,
-        event_id: Option<Uuid>,
-    ) -> Result<()> {
-        tx.exec(
-            "INSERT INTO stock_ledger (delta_id, sku, location, delta, reason, source, at, \
-             terminal_id, event_id, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            params![
-                d.delta_id,
-                &d.sku,
-                &d.location,
-                d.delta,
-                d.reason.as_str(),
-                &d.source,
-                timestamp_text(d.at),
-                terminal.map(|t| t.to_string()),
-                event_id.map(|e| e.to_string()),
-                now_text()
-            ],
-        )
-        .await?;
+    /// Queues a ledger row and counts it in the batch.
+    pub fn record(&mut self, d: &StockDelta, terminal: Option<Uuid>, event_id: Option<Uuid>) {
+        self.ledger.push([
+            Val::from(d.delta_id),
+            Val::from(&d.sku),
+            Val::from(&d.location),
+            Val::from(d.delta),
+            Val::from(d.reason.as_str()),
+            Val::from(&d.source),
+            Val::from(timestamp_text(d.at)),
+            Val::from(terminal.map(|t| t.to_string())),
+            Val::from(event_id.map(|e| e.to_string())),
+            Val::from(self.recorded_at.as_str()),
+        ]);
         *self
             .sums
             .entry((d.sku.clone(), d.location.clone()))
             .or_insert(0) += d.delta;
-        Ok(())
     }
 
-    /// Applies the sums to `stock_levels` and logs the new levels. `writer` must already hold
-    /// the change-log lock.
-    pub async fn flush<T: Tx>(self, tx: &mut T, writer: &mut ChangeWriter) -> Result<()> {
+    /// Inserts the queued ledger rows now. With `skip_taken`, a row whose delta id is already
+    /// recorded is skipped instead of failing: false when any was.
+    pub async fn flush_ledger<T: Tx>(&mut self, tx: &mut T, skip_taken: bool) -> Result<bool> {
+        if skip_taken {
+            self.ledger.flush_new(tx, "delta_id").await
+        } else {
+            self.ledger.flush(tx).await.map(|()| true)
+        }
+    }
+
+    /// Inserts the ledger rows not yet written, applies the sums to `stock_levels` and logs
+    /// the new levels. `writer` must already hold the change-log lock.
+    pub async fn flush<T: Tx>(mut self, tx: &mut T, writer: &mut ChangeWriter) -> Result<()> {
+        self.ledger.flush(tx).await?;
         for ((sku, location), delta) in self.sums {
             let on_hand = tx
                 .query_one(
@@ -192,7 +217,7 @@ pub async fn adjust<T: Tx>(tx: &mut T, req: &AdjustRequest) -> Result<Adjusted> 
         at: chrono::Utc::now(),
     };
     let mut batch = StockBatch::default();
-    batch.record(tx, &d, None, None).await?;
+    batch.record(&d, None, None);
     batch.flush(tx, &mut writer).await?;
     writer.finish(tx).await?;
     Ok(Adjusted {

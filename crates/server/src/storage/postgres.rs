@@ -48,6 +48,14 @@ impl PgStorage {
             .parse()
             .map_err(|e| Error::InvalidBody(format!("bad postgres URL: {e}")))?;
         config.connect_timeout(Duration::from_secs(10));
+        // Statements are prepared once per connection, but planned on every run: a cached
+        // generic plan made while a table was small (a fresh database, no statistics yet)
+        // would go on scanning it whole once it has grown.
+        let options = match config.get_options() {
+            Some(o) if !o.trim().is_empty() => format!("{o} -c plan_cache_mode=force_custom_plan"),
+            _ => "-c plan_cache_mode=force_custom_plan".to_string(),
+        };
+        config.options(options);
         let manager = Manager::from_config(
             config,
             NoTls,

@@ -140,3 +140,162 @@ pub fn now_text() -> String {
 pub fn timestamp_text(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
+
+/// Most rows one multi-row statement carries (13 columns × 1024 rows stays far below both
+/// engines' parameter limits).
+const MAX_ROWS: usize = 1024;
+
+/// The largest power of two not above `n` (and not above [`MAX_ROWS`]): statements come in a
+/// few shapes only, so the backends' statement caches stay small.
+fn chunk(n: usize) -> usize {
+    let n = n.min(MAX_ROWS);
+    1 << (usize::BITS - 1 - n.leading_zeros())
+}
+
+fn placeholders(sql: &mut String, rows: usize, width: usize) {
+    use std::fmt::Write;
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..width {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            let _ = write!(sql, "${}", r * width + c + 1);
+        }
+        sql.push(')');
+    }
+}
+
+/// Rows waiting to be inserted into one table, written with multi-row `INSERT`s by
+/// [`Rows::flush`]: a page of events costs a few statements per table, not one per row.
+#[derive(Debug)]
+pub struct Rows {
+    table: &'static str,
+    columns: &'static [&'static str],
+    values: Vec<Val>,
+}
+
+impl Rows {
+    pub const fn new(table: &'static str, columns: &'static [&'static str]) -> Rows {
+        Rows {
+            table,
+            columns,
+            values: Vec::new(),
+        }
+    }
+
+    /// Queues one row; `row` holds a value per column, in order.
+    pub fn push(&mut self, row: impl IntoIterator<Item = Val>) {
+        let before = self.values.len();
+        self.values.extend(row);
+        debug_assert_eq!(
+            self.values.len() - before,
+            self.columns.len(),
+            "{}",
+            self.table
+        );
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Inserts every queued row, in the order queued.
+    pub async fn flush<T: Tx>(&mut self, tx: &mut T) -> Result<()> {
+        self.write(tx, "").await.map(|_| ())
+    }
+
+    /// Inserts the queued rows but skips those whose `key` (a unique column) is already
+    /// taken: true when every row went in.
+    pub async fn flush_new<T: Tx>(&mut self, tx: &mut T, key: &str) -> Result<bool> {
+        let rows = (self.values.len() / self.columns.len()) as u64;
+        let inserted = self
+            .write(tx, &format!(" ON CONFLICT ({key}) DO NOTHING"))
+            .await?;
+        Ok(inserted == rows)
+    }
+
+    /// Writes the queued rows with `tail` after each statement; how many rows went in.
+    async fn write<T: Tx>(&mut self, tx: &mut T, tail: &str) -> Result<u64> {
+        let width = self.columns.len();
+        let mut left = self.values.len() / width;
+        let mut at = 0;
+        let mut inserted = 0;
+        while left > 0 {
+            let n = chunk(left);
+            let mut sql = format!(
+                "INSERT INTO {} ({}) VALUES ",
+                self.table,
+                self.columns.join(", ")
+            );
+            placeholders(&mut sql, n, width);
+            sql.push_str(tail);
+            inserted += tx
+                .exec(&sql, &self.values[at * width..(at + n) * width])
+                .await?;
+            at += n;
+            left -= n;
+        }
+        self.values.clear();
+        Ok(inserted)
+    }
+}
+
+/// Runs `sql` over `keys`, a few statements at most. In `sql`, `{keys}` stands for a
+/// one-column relation `k` (its column is `column1`) holding a chunk of the keys, cast to
+/// `ty` (`BIGINT` or `TEXT`); `fixed` are the query's own parameters, `$1` on. Write it as
+/// `SELECT … FROM {keys} CROSS JOIN t WHERE t.col = k.column1`.
+///
+/// Both engines then loop over the keys and probe `t`'s index, statistics or not: SQLite
+/// keeps the order a `CROSS JOIN` names, and PostgreSQL sees how many keys there are (a long
+/// `IN (…)` list, without statistics, looks to it like it matches every row, and it scans
+/// the table). Keys go in chunks of a power of two, the last one padded with repeats of its
+/// last key so statements come in a few shapes: a row may come back more than once.
+pub async fn query_keys<T: Tx>(
+    tx: &mut T,
+    sql: &str,
+    fixed: &[Val],
+    ty: &str,
+    keys: &[Val],
+) -> Result<Vec<Row>> {
+    use std::fmt::Write;
+    let mut out = Vec::new();
+    let mut rest = keys;
+    while !rest.is_empty() {
+        let n = if rest.len() >= MAX_ROWS {
+            MAX_ROWS
+        } else {
+            rest.len().next_power_of_two()
+        };
+        let take = n.min(rest.len());
+        let mut params: Vec<Val> = Vec::with_capacity(fixed.len() + n);
+        params.extend_from_slice(fixed);
+        params.extend_from_slice(&rest[..take]);
+        params.resize(fixed.len() + n, rest[take - 1].clone());
+        let mut values = String::from("(VALUES ");
+        for i in 1..=n {
+            if i > 1 {
+                values.push_str(", ");
+            }
+            let _ = write!(values, "(CAST(${} AS {ty}))", fixed.len() + i);
+        }
+        values.push_str(") AS k");
+        out.extend(tx.query(&sql.replace("{keys}", &values), &params).await?);
+        rest = &rest[take..];
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chunks_are_powers_of_two() {
+        assert_eq!(super::chunk(1), 1);
+        assert_eq!(super::chunk(500), 256);
+        assert_eq!(super::chunk(1024), 1024);
+        assert_eq!(super::chunk(5000), 1024);
+        let mut sql = String::new();
+        super::placeholders(&mut sql, 2, 3);
+        assert_eq!(sql, "($1, $2, $3), ($4, $5, $6)");
+    }
+}

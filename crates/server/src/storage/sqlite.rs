@@ -90,18 +90,16 @@ struct SqliteTx<'a> {
     tx: &'a rusqlite::Transaction<'a>,
 }
 
-/// `$1` placeholders (shared SQL) become `?1` (SQLite's positional form).
+/// `$1` placeholders (shared SQL) become `?1` (SQLite's positional form). Byte-wise: `$` and
+/// `?` are one byte each and never part of a longer UTF-8 sequence.
 fn positional(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' && chars.peek().is_some_and(|n| n.is_ascii_digit()) {
-            out.push('?');
-        } else {
-            out.push(c);
+    let mut out = sql.as_bytes().to_vec();
+    for i in 1..out.len() {
+        if out[i - 1] == b'$' && out[i].is_ascii_digit() {
+            out[i - 1] = b'?';
         }
     }
-    out
+    String::from_utf8(out).expect("only ASCII bytes were replaced")
 }
 
 impl rusqlite::ToSql for Val {

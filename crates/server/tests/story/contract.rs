@@ -350,4 +350,129 @@ pub async fn story(store: Store) {
         store.revoke_terminal(Uuid::now_v7()).await,
         Err(Error::NotFound { .. })
     ));
+
+    page_sees_its_own_rows(&store).await;
+}
+
+/// One page whose later events depend on its earlier ones: each event is checked against
+/// everything applied before it, in the page too, exactly as if pages held one event.
+async fn page_sees_its_own_rows(store: &Store) {
+    use tillbook_protocol::events::{EventPayload, OrderItemStatusChanged};
+    let (t3, tok3) = enrolled(store, "Till 3").await;
+    let latte = on_hand(store, "LATTE").await;
+    let committed = order("P-1", "LATTE", 2, false);
+    let EventPayload::OrderCommitted(c) = &committed else {
+        unreachable!()
+    };
+    // Another event carrying a stock delta the page already recorded.
+    let mut reused = adjusted("LATTE", 5);
+    if let EventPayload::StockAdjusted(a) = &mut reused {
+        a.stock_deltas[0].delta_id = c.stock_deltas[0].delta_id;
+    }
+    let item = EventPayload::OrderItemStatusChanged(OrderItemStatusChanged {
+        order_ref: "P-1".into(),
+        line_no: 1,
+        from: None,
+        to: "ready".into(),
+        actor: "kitchen".into(),
+        at: chrono::Utc::now(),
+        stock_deltas: vec![],
+    });
+    let missing_line = EventPayload::OrderItemStatusChanged(OrderItemStatusChanged {
+        line_no: 9,
+        ..match &item {
+            EventPayload::OrderItemStatusChanged(i) => i.clone(),
+            _ => unreachable!(),
+        }
+    });
+    let evs = vec![
+        outbox(1, &committed),
+        outbox(2, &order("P-1", "ESPRESSO", 1, false)), // the same ref again
+        outbox(3, &reused),
+        outbox(4, &item),
+        outbox(5, &missing_line),
+        outbox(6, &status("P-1", "new", "cancelled", Some(("LATTE", 2)))),
+        outbox(7, &order("P-2", "LATTE", 1, false)),
+    ];
+    let r = store.push(&tok3, page(t3, &evs)).await.unwrap();
+    use EventOutcome::*;
+    let outcomes: Vec<_> = r.results.iter().map(|x| x.outcome).collect();
+    assert_eq!(
+        outcomes,
+        vec![Applied, Rejected, Rejected, Applied, Rejected, Applied, Applied],
+        "{r:?}"
+    );
+    let reason = |i: usize| r.results[i].reason.clone().unwrap_or_default();
+    assert!(reason(1).contains("already exists"), "{}", reason(1));
+    assert!(reason(2).contains("already recorded"), "{}", reason(2));
+    assert!(reason(4).contains("no line 9"), "{}", reason(4));
+    // Sold 2, gave 2 back, sold 1; the rejected adjustment moved nothing.
+    assert_eq!(on_hand(store, "LATTE").await, latte - 1);
+    let p1 = store.order("P-1").await.unwrap();
+    assert_eq!(p1.summary.status, "cancelled");
+    assert_eq!(p1.lines[0].status.as_deref(), Some("ready"));
+    let kinds: Vec<_> = p1.events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "order.committed",
+            "order.item_status_changed",
+            "order.status_changed"
+        ]
+    );
+    assert!(store.order("P-2").await.is_ok());
+    // The whole page again: duplicates, the rejections reported again.
+    let again = store.push(&tok3, page(t3, &evs)).await.unwrap();
+    let outcomes: Vec<_> = again.results.iter().map(|x| x.outcome).collect();
+    assert_eq!(
+        outcomes,
+        vec![Duplicate, Rejected, Rejected, Duplicate, Rejected, Duplicate, Duplicate]
+    );
+    assert_eq!(on_hand(store, "LATTE").await, latte - 1);
+
+    // Keys taken by earlier pages: another terminal's order (committed again, then moved),
+    // a stock delta already recorded. Only those events are rejected.
+    let mut reused = adjusted("LATTE", 5);
+    if let EventPayload::StockAdjusted(a) = &mut reused {
+        a.stock_deltas[0].delta_id = c.stock_deltas[0].delta_id;
+    }
+    let evs = vec![
+        outbox(8, &order("ORD-1", "ESPRESSO", 1, false)),
+        outbox(9, &status("ORD-1", "confirmed", "cancelled", None)),
+        outbox(10, &reused),
+        outbox(11, &order("P-3", "LATTE", 1, false)),
+    ];
+    let r = store.push(&tok3, page(t3, &evs)).await.unwrap();
+    let outcomes: Vec<_> = r.results.iter().map(|x| x.outcome).collect();
+    assert_eq!(
+        outcomes,
+        vec![Rejected, Rejected, Rejected, Applied],
+        "{r:?}"
+    );
+    let reason = |i: usize| r.results[i].reason.clone().unwrap_or_default();
+    assert!(reason(0).contains("already exists"), "{}", reason(0));
+    assert!(reason(1).contains("another terminal"), "{}", reason(1));
+    assert!(reason(2).contains("already recorded"), "{}", reason(2));
+    assert_eq!(on_hand(store, "LATTE").await, latte - 2);
+    assert_eq!(
+        store.order("ORD-1").await.unwrap().summary.status,
+        "confirmed"
+    );
+
+    // The first violation in seq order fails the page: a reused event id before a lying
+    // payload hash is a payload mismatch, and nothing of the page is applied.
+    let mut reused_id = outbox(12, &order("P-4", "LATTE", 1, false));
+    reused_id.event_id = evs[3].event_id;
+    let mut lying = outbox(13, &order("P-5", "LATTE", 1, false));
+    lying.payload_hash = "00".repeat(32);
+    let bad = store
+        .push(&tok3, page(t3, &[reused_id, lying.clone()]))
+        .await;
+    assert!(matches!(bad, Err(Error::PayloadMismatch(_))), "{bad:?}");
+    let fine = outbox(12, &order("P-4", "LATTE", 1, false));
+    lying.event_id = evs[3].event_id;
+    let bad = store.push(&tok3, page(t3, &[fine, lying])).await;
+    assert!(matches!(bad, Err(Error::PayloadHashInvalid(_))), "{bad:?}");
+    assert!(store.order("P-4").await.is_err());
+    assert_eq!(on_hand(store, "LATTE").await, latte - 2);
 }
