@@ -384,3 +384,33 @@ async fn watch_backs_off_while_offline_and_drains_when_the_server_returns() {
     watcher.abort();
     second.abort();
 }
+
+/// Rule 9 across a pull split into pages: a level not yet pulled keeps counting the till's own
+/// deltas the server has applied since, until the page that carries it arrives.
+#[test]
+fn stock_view_stays_exact_between_pull_pages() {
+    use tillbook_protocol::sync::{Change, PullResponse};
+    let mut t = crate::support::stocked_book(10);
+    let level = |sku: &str, on_hand: i64| Change::StockLevel { version: 1, sku: sku.into(), location: "main".into(), on_hand };
+    let page = |changes: Vec<Change>, has_more: bool, last_applied_seq: u64, reset: bool| PullResponse {
+        reset,
+        changes,
+        cursor: 1,
+        has_more,
+        last_applied_seq,
+    };
+    let on_hand = |t: &crate::support::TempBook, sku: &str| t.book.stock(Some(sku)).unwrap()[0].on_hand;
+    // The server's snapshot after it applied the three opening adjustments (seqs 1-3).
+    t.book.apply_pull(&page(vec![level("A", 10), level("B", 10)], false, 3, true)).unwrap();
+    assert_eq!(on_hand(&t, "A"), 10);
+    sell(&mut t.book, "A", 2, "s1");
+    assert_eq!(on_hand(&t, "A"), 8, "the snapshot plus our unsent sale");
+    // The server applied the sale (seq 4); the first page of the next pull carries only B.
+    t.book.apply_pull(&page(vec![level("B", 7)], true, 4, false)).unwrap();
+    assert_eq!(on_hand(&t, "A"), 8, "A's level has not arrived yet: our sale still counts");
+    assert_eq!(on_hand(&t, "B"), 7);
+    t.book.apply_pull(&page(vec![level("A", 8)], false, 4, false)).unwrap();
+    assert_eq!(on_hand(&t, "A"), 8);
+    sell(&mut t.book, "A", 1, "s2");
+    assert_eq!(on_hand(&t, "A"), 7);
+}

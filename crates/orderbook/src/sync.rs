@@ -245,9 +245,12 @@ impl Book {
                 Change::Channel { channel: ch, .. } => channel::upsert(&tx, ch)?,
             }
         }
-        // Stock levels pulled now were read with the seq the server reported: every snapshot
-        // row moves to it, so our own later deltas are counted once.
-        tx.execute("UPDATE server_stock SET as_of_seq = ?1", [page.last_applied_seq as i64])?;
+        // A level in this page was read with the seq the server reported. Once the last page is
+        // in, every level the server changed since the cursor has arrived, so the rest are
+        // current as of that seq too; before that, they keep the seq they were read with.
+        if !page.has_more {
+            tx.execute("UPDATE server_stock SET as_of_seq = ?1", [page.last_applied_seq as i64])?;
+        }
         if !products.is_empty() {
             let changed = catalog::upsert(&tx, &products, &currency, &fmt_time(now))?;
             session::on_catalog_change(&tx, &changed, now)?;
