@@ -6,5 +6,6 @@ mod chaos;
 mod cli;
 mod crash;
 mod props;
+mod replicas;
 mod rules;
 mod sync;
