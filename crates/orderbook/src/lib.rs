@@ -48,6 +48,15 @@ pub struct Book {
     path: PathBuf,
 }
 
+/// Removes a book file and its WAL and shared-memory companions.
+fn remove_book_files(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+}
+
 impl std::fmt::Debug for Book {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Book").field("path", &self.path).field("terminal", &self.settings.terminal_code).finish()
@@ -68,13 +77,18 @@ impl Book {
         })();
         if let Err(e) = result {
             drop(conn);
-            let _ = std::fs::remove_file(path);
+            remove_book_files(path);
             return Err(e);
         }
         let settings = settings::read(&conn)?;
         let mut book = Book { conn, clock, settings, path: path.to_path_buf() };
         if options.demo {
-            book.load_demo()?;
+            if let Err(e) = book.load_demo() {
+                // A half-loaded demo is no book: leave nothing behind.
+                drop(book);
+                remove_book_files(path);
+                return Err(e);
+            }
         }
         Ok(book)
     }

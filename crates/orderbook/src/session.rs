@@ -435,34 +435,47 @@ impl Book {
                 return err(ErrorCode::UniqueUnavailable, format!("{} is {what}", p.name));
             }
         }
-        let same = lines.iter().find(|l| {
+        let same = lines.iter().position(|l| {
             l.sku == p.sku && l.price_source == source && l.unit_price_q == price && l.discount_q == 0 && l.flags.is_empty()
         });
-        let line_id = match same {
-            Some(l) => {
-                let new_qty = l.qty.checked_add(qty).ok_or_else(|| Error::new(ErrorCode::InvalidQuantity, "quantity too large"))?;
-                tx.execute(
-                    "UPDATE session_lines SET qty = ?3 WHERE session_key = ?1 AND line_id = ?2",
-                    rusqlite::params![key, l.line_id, new_qty],
-                )?;
-                stock::hold(&tx, key, &l.line_id, &p.sku, &location, new_qty, now + Duration::seconds(ttl))?;
-                l.line_id.clone()
+        let mut after = lines;
+        let line = match same {
+            Some(i) => {
+                let l = &mut after[i];
+                l.qty = l.qty.checked_add(qty).ok_or_else(|| Error::new(ErrorCode::InvalidQuantity, "quantity too large"))?;
+                l.clone()
             }
             None => {
-                let line_id = format!("L{}", row.next_line);
-                tx.execute(
-                    "INSERT INTO session_lines(session_key, line_id, position, sku, name, unit_price_q, price_source, qty)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    rusqlite::params![key, line_id, row.next_line, p.sku, p.name, price, source, qty],
-                )?;
-                tx.execute("UPDATE sessions SET next_line = next_line + 1 WHERE session_key = ?1", [key])?;
-                stock::hold(&tx, key, &line_id, &p.sku, &location, qty, now + Duration::seconds(ttl))?;
-                line_id
+                after.push(LineRow {
+                    line_id: format!("L{}", row.next_line),
+                    sku: p.sku.clone(),
+                    name: p.name.clone(),
+                    unit_price_q: price,
+                    price_source: source.to_string(),
+                    qty,
+                    discount_q: 0,
+                    flags: Vec::new(),
+                });
+                after[after.len() - 1].clone()
             }
         };
-        let line = find_line(&load_lines(&tx, key)?, &line_id, key)?;
+        // Refuse amounts that do not fit before writing anything.
         line.gross_q()?;
-        totals(&load_lines(&tx, key)?, 0)?;
+        totals(&after, 0)?;
+        if same.is_some() {
+            tx.execute(
+                "UPDATE session_lines SET qty = ?3 WHERE session_key = ?1 AND line_id = ?2",
+                rusqlite::params![key, line.line_id, line.qty],
+            )?;
+        } else {
+            tx.execute(
+                "INSERT INTO session_lines(session_key, line_id, position, sku, name, unit_price_q, price_source, qty)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                rusqlite::params![key, line.line_id, row.next_line, p.sku, p.name, price, source, qty],
+            )?;
+            tx.execute("UPDATE sessions SET next_line = next_line + 1 WHERE session_key = ?1", [key])?;
+        }
+        stock::hold(&tx, key, &line.line_id, &p.sku, &location, line.qty, now + Duration::seconds(ttl))?;
         touch(&tx, key, now, ttl)?;
         tx.commit()?;
         line_view(&line)

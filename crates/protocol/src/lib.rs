@@ -56,5 +56,7 @@ mod tests {
         assert_eq!(payload_hash(&a), payload_hash(&b));
         let c: serde_json::Value = serde_json::from_str(r#"{"a":{"c":3,"d":2},"b":2}"#).unwrap();
         assert_ne!(payload_hash(&a), payload_hash(&c));
+        let v: serde_json::Value = serde_json::json!({"b": [1, 2, {"z": "é", "a": null}], "a": "x\"y"});
+        assert_eq!(text_hash(&canonical_json(&v)), payload_hash(&v));
     }
 }

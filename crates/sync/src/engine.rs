@@ -93,7 +93,7 @@ async fn round(book: &mut Book, client: &Client, opts: &Options) -> Result<Repor
     let enrollment = book.enrollment().map_err(|e| (e.into(), false))?;
     let mut report = Report::default();
     let mut pulled_to_head = false;
-    let mut fault: Option<Fault>;
+    let mut fault: Option<Fault> = None;
     let mut push_answer;
     let mut pull_answer;
     let mut answer = Answer::Start;
@@ -120,10 +120,7 @@ async fn round(book: &mut Book, client: &Client, opts: &Options) -> Result<Repor
                         push_answer = resp;
                         answer = Answer::Pushed(&push_answer);
                     }
-                    Err(f) => {
-                        fault = Some(f);
-                        answer = Answer::Failed(fault.as_ref().expect("just set"));
-                    }
+                    Err(f) => answer = Answer::Failed(fault.insert(f)),
                 }
             }
             Action::Pull => {
@@ -141,10 +138,7 @@ async fn round(book: &mut Book, client: &Client, opts: &Options) -> Result<Repor
                         pull_answer = resp;
                         answer = Answer::Pulled(&pull_answer);
                     }
-                    Err(f) => {
-                        fault = Some(f);
-                        answer = Answer::Failed(fault.as_ref().expect("just set"));
-                    }
+                    Err(f) => answer = Answer::Failed(fault.insert(f)),
                 }
             }
         }

@@ -64,13 +64,6 @@ const INBOX_COLUMNS: &[&str] = &[
     "received_at",
 ];
 
-/// Hex SHA-256 of a payload's canonical JSON text: [`tillbook_protocol::payload_hash`]
-/// without serialising the payload a second time (the text is also what the inbox stores).
-fn text_hash(canonical: &str) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(canonical.as_bytes()))
-}
-
 /// A row past the cursor, ready to apply: its stored text, the hash of its payload and the
 /// payload decoded (or why it cannot be).
 struct Fresh {
@@ -85,7 +78,7 @@ struct Fresh {
 
 fn fresh(ev: OutboxEvent) -> Fresh {
     let text = canonical_json(&ev.payload);
-    let computed = text_hash(&text);
+    let computed = tillbook_protocol::text_hash(&text);
     let decoded = events::decode(&ev.kind, ev.payload);
     Fresh {
         seq: ev.seq,
@@ -336,16 +329,4 @@ fn duplicate(ev: &OutboxEvent, computed: &str, stored: Option<&Row>) -> Result<E
         outcome,
         reason,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn text_hash_is_the_protocol_payload_hash() {
-        let v = serde_json::json!({"b": [1, 2, {"z": "é", "a": null}], "a": "x\"y"});
-        assert_eq!(
-            super::text_hash(&tillbook_protocol::canonical_json(&v)),
-            tillbook_protocol::payload_hash(&v)
-        );
-    }
 }
