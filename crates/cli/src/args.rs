@@ -52,6 +52,21 @@ pub enum Command {
     /// Push the outbox and pull changes.
     #[command(subcommand)]
     Sync(SyncCmd),
+    /// The book's settings: show them, or change one.
+    #[command(subcommand)]
+    Settings(SettingsCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCmd {
+    /// Every setting of the book.
+    Show,
+    /// Change one setting: outbox_retention_days (1-3650) or hold_ttl_secs (1-604800).
+    Set {
+        key: String,
+        #[arg(allow_hyphen_values = true)]
+        value: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

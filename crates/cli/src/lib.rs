@@ -60,3 +60,49 @@ fn fail(json: bool, code: &str, message: &str, long: &str, status: u8) -> Outcom
         Outcome { status, stdout: String::new(), stderr: text }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(dir: &std::path::Path, args: &[&str]) -> (u8, serde_json::Value) {
+        let mut all = vec!["--data-dir", dir.to_str().unwrap(), "--json"];
+        all.extend_from_slice(args);
+        let out = execute(all);
+        (out.status, serde_json::from_str(&out.stdout).unwrap_or(serde_json::Value::Null))
+    }
+
+    #[test]
+    fn settings_show_and_set() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(run(dir.path(), &["init"]).0, 0);
+        let (status, s) = run(dir.path(), &["settings", "show"]);
+        assert_eq!((status, &s["outbox_retention_days"], &s["hold_ttl_secs"]), (0, &30.into(), &900.into()));
+        let (status, s) = run(dir.path(), &["settings", "set", "outbox_retention_days", "45"]);
+        assert_eq!((status, &s["key"], &s["value"]), (0, &"outbox_retention_days".into(), &45.into()));
+        assert_eq!(s["settings"]["outbox_retention_days"], 45);
+        for bad in [["outbox_retention_days", "0"], ["hold_ttl_secs", "-5"], ["currency", "USD"]] {
+            let (status, e) = run(dir.path(), &["settings", "set", bad[0], bad[1]]);
+            assert_eq!((status, &e["code"]), (1, &"invalid_setting".into()), "{bad:?}");
+        }
+        assert_eq!(run(dir.path(), &["sync", "status"]).1["retention_days"], 45);
+    }
+
+    #[test]
+    fn a_halted_book_says_so_and_sync_run_fails_with_reenroll_required() {
+        let dir = tempfile::tempdir().unwrap();
+        run(dir.path(), &["init"]);
+        let (_, s) = run(dir.path(), &["sync", "status"]);
+        assert_eq!((&s["reenroll_required"], &s["halted"], &s["terminal_code"]), (&false.into(), &serde_json::Value::Null, &"T01".into()));
+        let mut book = tillbook_orderbook::Book::open(&dir.path().join(tillbook_orderbook::BOOK_FILE)).unwrap();
+        book.halt_sync("the server holds different events").unwrap();
+        drop(book);
+        let (_, s) = run(dir.path(), &["sync", "status"]);
+        assert_eq!((&s["reenroll_required"], &s["halted"]), (&true.into(), &"the server holds different events".into()));
+        let (status, e) = run(dir.path(), &["sync", "run"]);
+        assert_eq!((status, &e["code"]), (1, &"reenroll_required".into()));
+        let text = execute(["--data-dir", dir.path().to_str().unwrap(), "sync", "status"]).stdout;
+        assert!(text.contains("SYNC STOPPED: the server holds different events"), "{text}");
+        assert!(text.contains("re-enrol with `tillbook enroll`"), "{text}");
+    }
+}

@@ -102,7 +102,7 @@ pub fn order(s: &Settings, v: &OrderView) -> String {
     if let Some(r) = &v.sync_reason {
         out.push_str(&format!(" ({r})"));
     }
-    out.push('\n');
+    out.push_str(&format!("\nOrder id: {}\n", v.order_id));
     let rows: Vec<Vec<String>> = v
         .lines
         .iter()

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 use tillbook_orderbook::{Book, CommitOptions, Error, ErrorCode, InitOptions, Result, StockReason, BOOK_FILE};
 
-use crate::args::{CatalogCmd, Command, OrderCmd, OutboxCmd, SessionCmd, StockCmd};
+use crate::args::{CatalogCmd, Command, OrderCmd, OutboxCmd, SessionCmd, SettingsCmd, StockCmd};
 use crate::render::{self, money, table};
 
 /// What a command prints: one JSON object, or text for a person.
@@ -78,6 +78,7 @@ pub fn run(data_dir: &Path, command: Command) -> Result<Out> {
         Command::Enroll { server, code } => crate::sync::enroll(&mut book, &server, &code),
         Command::Sync(c) => crate::sync::sync(&mut book, c),
         Command::Stock(c) => stock(&mut book, c),
+        Command::Settings(c) => settings(&mut book, c),
         Command::Outbox(OutboxCmd::List { after, limit }) => {
             let rows = book.outbox(after, limit)?;
             let summary = book.outbox_summary()?;
@@ -103,6 +104,40 @@ pub fn run(data_dir: &Path, command: Command) -> Result<Out> {
                 summary.rejected
             );
             out(json!({"events": rows, "summary": summary}), text)
+        }
+    }
+}
+
+fn settings_text(s: &tillbook_orderbook::Settings) -> String {
+    let rows: Vec<Vec<String>> = [
+        ("terminal_id", s.terminal_id.to_string()),
+        ("terminal_code", s.terminal_code.clone()),
+        ("store", s.store.clone().unwrap_or_default()),
+        ("store_name", s.store_name.clone().unwrap_or_default()),
+        ("currency", s.currency.clone()),
+        ("locale", s.locale.clone()),
+        ("order_prefix", s.order_prefix.clone()),
+        ("location", s.location.clone()),
+        ("hold_ttl_secs", s.hold_ttl_secs.to_string()),
+        ("outbox_retention_days", s.outbox_retention_days.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| vec![k.to_string(), v])
+    .collect();
+    table(&["KEY", "VALUE"], &rows, &[])
+}
+
+fn settings(book: &mut Book, c: SettingsCmd) -> Result<Out> {
+    match c {
+        SettingsCmd::Show => {
+            let s = book.settings().clone();
+            out(to_json(&s), settings_text(&s))
+        }
+        SettingsCmd::Set { key, value } => {
+            let s = book.set_setting(&key, &value)?;
+            let json = to_json(&s);
+            let set = json.get(&key).cloned().unwrap_or(Value::Null);
+            out(json!({"key": key, "value": set, "settings": json}), format!("{key} = {set}"))
         }
     }
 }

@@ -25,6 +25,7 @@ fn to_error(e: SyncError) -> Error {
         "enrollment_code_used" => ErrorCode::EnrollmentCodeUsed,
         "invalid_enrollment_code" => ErrorCode::InvalidEnrollmentCode,
         "storage" => ErrorCode::Storage,
+        "invalid_argument" => ErrorCode::InvalidArgument,
         _ => ErrorCode::SyncRejected,
     };
     Error::new(code, e.message)
@@ -32,8 +33,26 @@ fn to_error(e: SyncError) -> Error {
 
 pub fn enroll(book: &mut Book, server: &str, code: &str) -> Result<Out> {
     let e = runtime()?.block_on(tillbook_sync::enroll(book, server, code)).map_err(to_error)?;
-    let text = format!("Enrolled as {} ({}) with {}", e.terminal_name, e.terminal_id, e.server_url);
-    Ok(Out { json: json!({"terminal_id": e.terminal_id, "name": e.terminal_name, "server": e.server_url}), text })
+    let text = format!(
+        "Enrolled as {} ({}) with {}\nStore: {} ({})   terminal code: {} (new order references use it)",
+        e.terminal_name,
+        e.terminal_id,
+        e.server_url,
+        e.store.as_deref().unwrap_or("-"),
+        e.store_name.as_deref().unwrap_or("-"),
+        e.terminal_code
+    );
+    Ok(Out {
+        json: json!({
+            "terminal_id": e.terminal_id,
+            "name": e.terminal_name,
+            "server": e.server_url,
+            "store": e.store,
+            "store_name": e.store_name,
+            "terminal_code": e.terminal_code,
+        }),
+        text,
+    })
 }
 
 pub fn sync(book: &mut Book, c: SyncCmd) -> Result<Out> {
@@ -42,17 +61,22 @@ pub fn sync(book: &mut Book, c: SyncCmd) -> Result<Out> {
             let s = book.sync_status()?;
             let when = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into());
             let mut text = format!(
-                "Server: {}\nPending: {}   rejected: {}   last sync: {}",
+                "Server: {}\nStore: {}   terminal: {} ({})\nPending: {}   rejected: {}   last sync: {}\n\
+                 Acknowledged rows kept: {} days",
                 s.server_url.clone().unwrap_or_else(|| "not enrolled".into()),
+                s.store.clone().unwrap_or_else(|| "-".into()),
+                s.terminal_code,
+                s.terminal_id,
                 s.pending,
                 s.rejected,
-                when(s.last_success_at)
+                when(s.last_success_at),
+                s.retention_days
             );
             if let Some(e) = &s.last_error {
                 text.push_str(&format!("\nLast error ({}): {e}", when(s.last_error_at)));
             }
             if let Some(h) = &s.halted {
-                text.push_str(&format!("\nSYNC STOPPED: {h}"));
+                text.push_str(&format!("\nSYNC STOPPED: {h}\nUnsynced sales are kept: re-enrol with `tillbook enroll`"));
             }
             Ok(Out { json: serde_json::to_value(&s).expect("status serialises"), text })
         }

@@ -5,6 +5,8 @@ use std::collections::BTreeSet;
 use rusqlite::{Connection, OptionalExtension};
 pub use tillbook_protocol::catalog::{OversellPolicy, ProductRecord};
 
+use tillbook_protocol::limits::{check_text, MAX_CODE, MAX_PRICE_Q, MAX_TEXT};
+
 use crate::error::{err, Error, ErrorCode, Result};
 
 /// A product as the book knows it now.
@@ -56,6 +58,14 @@ pub(crate) fn validate(rec: &ProductRecord, currency: &str) -> std::result::Resu
     }
     if rec.price_q < 0 {
         return Err(format!("{}: price_q is negative ({})", rec.sku, rec.price_q));
+    }
+    if rec.price_q > MAX_PRICE_Q {
+        return Err(format!("{}: price_q is above {MAX_PRICE_Q} ({})", rec.sku, rec.price_q));
+    }
+    for (field, value, max) in [("sku", rec.sku.as_str(), MAX_CODE), ("name", rec.name.as_str(), MAX_TEXT)] {
+        if let Some(why) = check_text(field, value, max, false) {
+            return Err(format!("{}: {why}", rec.sku.chars().take(MAX_CODE).collect::<String>()));
+        }
     }
     if let Some(c) = &rec.currency {
         if c != currency {

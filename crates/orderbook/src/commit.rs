@@ -8,11 +8,12 @@ use chrono::{Local, Utc};
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 use tillbook_protocol::events::{self, EventPayload, StockReason};
+use uuid::Uuid;
 
 use crate::clock::fmt_time;
 use crate::error::{err, ErrorCode, Result};
 use crate::session::{self, Severity};
-use crate::{catalog, channel, db, outbox, stock, Book};
+use crate::{bounds, catalog, channel, db, outbox, stock, Book};
 
 /// Options of a commit beyond the session and the key.
 #[derive(Debug, Clone, Default)]
@@ -27,6 +28,8 @@ pub struct CommitOptions {
 /// What a commit returns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CommitOutcome {
+    /// The order's global identity.
+    pub order_id: Uuid,
     pub order_ref: String,
     /// True when this key had already committed this session: nothing new was written.
     pub replayed: bool,
@@ -35,31 +38,54 @@ pub struct CommitOutcome {
     pub outbox_seq: Option<i64>,
 }
 
-fn existing(conn: &Connection, idempotency_key: &str) -> Result<Option<(String, String, i64, String)>> {
+struct Existing {
+    order_id: Uuid,
+    order_ref: String,
+    session_key: String,
+    total_q: i64,
+    currency: String,
+}
+
+fn existing(conn: &Connection, idempotency_key: &str) -> Result<Option<Existing>> {
     Ok(conn
-        .prepare_cached("SELECT order_ref, session_key, total_q, currency FROM orders WHERE idempotency_key = ?1")?
-        .query_row([idempotency_key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .prepare_cached(
+            "SELECT order_id, order_ref, session_key, total_q, currency FROM orders WHERE idempotency_key = ?1",
+        )?
+        .query_row([idempotency_key], |r| {
+            let id: String = r.get(0)?;
+            Ok(Existing {
+                order_id: Uuid::parse_str(&id).unwrap_or_default(),
+                order_ref: r.get(1)?,
+                session_key: r.get(2)?,
+                total_q: r.get(3)?,
+                currency: r.get(4)?,
+            })
+        })
         .optional()?)
 }
 
 impl Book {
     /// Commits a session with an idempotency key.
     pub fn commit(&mut self, key: &str, idempotency_key: &str, options: CommitOptions) -> Result<CommitOutcome> {
-        if idempotency_key.trim().is_empty() || idempotency_key.len() > 200 {
-            return err(ErrorCode::InvalidArgument, "the idempotency key must be 1-200 characters");
+        if idempotency_key.trim().is_empty() || idempotency_key.len() > 200 || idempotency_key.contains('\0') {
+            return err(ErrorCode::InvalidArgument, "the idempotency key must be 1-200 characters, without NUL");
+        }
+        if let Some(actor) = &options.actor {
+            bounds::text("actor", actor, bounds::MAX_CODE, false)?;
         }
         let now = self.now();
         let s = self.settings.clone();
         let tx = db::write_tx(&mut self.conn)?;
 
-        if let Some((order_ref, session_key, total_q, currency)) = existing(&tx, idempotency_key)? {
-            if session_key != key {
+        if let Some(e) = existing(&tx, idempotency_key)? {
+            if e.session_key != key {
                 return err(
                     ErrorCode::IdempotencyConflict,
-                    format!("idempotency key {idempotency_key:?} already committed another session as {order_ref}"),
+                    format!("idempotency key {idempotency_key:?} already committed another session as {}", e.order_ref),
                 );
             }
-            return Ok(CommitOutcome { order_ref, replayed: true, total_q, currency, outbox_seq: None });
+            let Existing { order_id, order_ref, total_q, currency, .. } = e;
+            return Ok(CommitOutcome { order_id, order_ref, replayed: true, total_q, currency, outbox_seq: None });
         }
 
         let row = session::load_row(&tx, key)?;
@@ -104,16 +130,18 @@ impl Book {
         let order_ref = format!("{}{}-{}-{:04}", s.order_prefix, business_date.format("%Y%m%d"), s.terminal_code, ref_seq);
         let seq = outbox::next_seq(&tx)?;
         let actor = options.actor.clone().unwrap_or_else(|| "till".to_string());
+        let order_id = Uuid::now_v7();
 
         tx.prepare_cached(
             "INSERT INTO orders(order_ref, ref_seq, session_key, idempotency_key, channel, status, currency,
-                                subtotal_q, discount_q, total_q, item_count, handle, note, business_date, committed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                                subtotal_q, discount_q, total_q, item_count, handle, note, business_date, committed_at,
+                                order_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         )?
         .execute(rusqlite::params![
                 order_ref, ref_seq, key, idempotency_key, ch.code, ch.flow.initial, s.currency,
                 subtotal_q, row.discount_q, total_q, items, row.handle, row.note,
-                business_date.to_string(), fmt_time(now)
+                business_date.to_string(), fmt_time(now), order_id.to_string()
         ])?;
         let mut wire_lines = Vec::with_capacity(lines.len());
         let mut deltas = Vec::with_capacity(lines.len());
@@ -140,6 +168,7 @@ impl Book {
                 source: &order_ref,
                 at: now,
                 outbox_seq: Some(seq),
+                counted: None,
             };
             deltas.push(stock::record(&tx, sale)?);
             wire_lines.push(events::OrderLine {
@@ -160,6 +189,7 @@ impl Book {
         )?
         .execute(rusqlite::params![order_ref, ch.flow.initial, actor, fmt_time(now), seq])?;
         let payload = EventPayload::OrderCommitted(events::OrderCommitted {
+            order_id,
             order_ref: order_ref.clone(),
             channel: ch.code.clone(),
             status: ch.flow.initial.clone(),
@@ -178,6 +208,6 @@ impl Book {
         tx.prepare_cached("UPDATE sessions SET state = 'committed', order_ref = ?2, updated_at = ?3 WHERE session_key = ?1")?
             .execute([key, &order_ref, &fmt_time(now)])?;
         tx.commit()?;
-        Ok(CommitOutcome { order_ref, replayed: false, total_q, currency: s.currency, outbox_seq: Some(seq) })
+        Ok(CommitOutcome { order_id, order_ref, replayed: false, total_q, currency: s.currency, outbox_seq: Some(seq) })
     }
 }

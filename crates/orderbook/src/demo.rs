@@ -34,6 +34,7 @@ impl Book {
                 source: "demo",
                 at: now,
                 outbox_seq: None,
+                counted: None,
             };
             stock::record(&tx, opening)?;
         }

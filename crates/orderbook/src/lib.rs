@@ -4,6 +4,7 @@
 //! book runs in exactly one IMMEDIATE transaction: it either happens whole, together with its
 //! outbox rows, or not at all. The crate does no async, no HTTP and knows nothing of Tauri.
 
+mod bounds;
 pub mod catalog;
 pub mod channel;
 pub mod clock;
@@ -15,10 +16,14 @@ pub mod import;
 pub mod money;
 pub mod order;
 pub mod outbox;
+mod pull;
+mod push;
 pub mod session;
 mod settings;
 pub mod stock;
 pub mod sync;
+#[cfg(test)]
+mod testkit;
 
 use std::path::{Path, PathBuf};
 
@@ -32,7 +37,7 @@ pub use error::{Error, ErrorCode, Result};
 pub use order::{OrderEvent, OrderLineView, OrderSummary, OrderView};
 pub use outbox::{OutboxRow, OutboxSummary, SyncState};
 pub use session::{Issue, LineView, SessionSummary, SessionView, Severity};
-pub use settings::{InitOptions, Settings};
+pub use settings::{InitOptions, Settings, DEFAULT_RETENTION_DAYS, SETTABLE};
 pub use stock::{StockLevel, UniqueState};
 pub use sync::{Enrollment, PushAck, SyncStatus};
 pub use tillbook_protocol::events::StockReason;

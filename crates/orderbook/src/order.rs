@@ -5,12 +5,13 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 use tillbook_protocol::events::{self, EventPayload, StockDelta, StockReason};
+use uuid::Uuid;
 
 use crate::channel::{self, Flow};
 use crate::clock::{fmt_time, parse_time};
 use crate::error::{err, Error, ErrorCode, Result};
 use crate::outbox::{self, SyncState};
-use crate::{db, stock, Book};
+use crate::{bounds, db, stock, Book};
 
 /// Kitchen statuses an order line can carry.
 pub const ITEM_STATUSES: [&str; 4] = ["processing", "ready", "delivered", "cancelled"];
@@ -20,6 +21,8 @@ pub const ITEM_FINAL: [&str; 2] = ["delivered", "cancelled"];
 /// An order in a list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OrderSummary {
+    /// The order's global identity (UUIDv7 minted at commit).
+    pub order_id: Uuid,
     #[serde(rename = "ref")]
     pub order_ref: String,
     pub status: String,
@@ -63,6 +66,8 @@ pub struct OrderEvent {
 /// A whole order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OrderView {
+    /// The order's global identity (UUIDv7 minted at commit).
+    pub order_id: Uuid,
     #[serde(rename = "ref")]
     pub order_ref: String,
     pub status: String,
@@ -83,13 +88,18 @@ pub struct OrderView {
     pub sync_reason: Option<String>,
 }
 
-const SUMMARY: &str = "order_ref, status, channel, total_q, currency, item_count, handle, committed_at";
+const SUMMARY: &str = "order_ref, status, channel, total_q, currency, item_count, handle, committed_at, order_id";
+
+fn uuid_of(text: Option<String>) -> Uuid {
+    text.and_then(|t| Uuid::parse_str(&t).ok()).unwrap_or_default()
+}
 
 fn summary(conn: &Connection, r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderSummary> {
     let order_ref: String = r.get(0)?;
     let committed: String = r.get(7)?;
     let sync_state = outbox::order_sync_state(conn, &order_ref).map(|s| s.0).unwrap_or(SyncState::Pending);
     Ok(OrderSummary {
+        order_id: uuid_of(r.get(8)?),
         order_ref,
         status: r.get(1)?,
         channel: r.get(2)?,
@@ -102,10 +112,13 @@ fn summary(conn: &Connection, r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderSu
     })
 }
 
-fn status_of(conn: &Connection, order_ref: &str) -> Result<(String, String)> {
-    conn.query_row("SELECT status, channel FROM orders WHERE order_ref = ?1", [order_ref], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?
-        .ok_or_else(|| Error::new(ErrorCode::UnknownOrder, format!("no order {order_ref:?}")))
+/// `(status, channel, order_id)` of an order.
+fn status_of(conn: &Connection, order_ref: &str) -> Result<(String, String, Uuid)> {
+    conn.query_row("SELECT status, channel, order_id FROM orders WHERE order_ref = ?1", [order_ref], |r| {
+        Ok((r.get(0)?, r.get(1)?, uuid_of(r.get(2)?)))
+    })
+    .optional()?
+    .ok_or_else(|| Error::new(ErrorCode::UnknownOrder, format!("no order {order_ref:?}")))
 }
 
 fn lines(conn: &Connection, order_ref: &str) -> Result<Vec<OrderLineView>> {
@@ -149,6 +162,7 @@ fn return_stock(
             source: order_ref,
             at: now,
             outbox_seq: Some(seq),
+            counted: None,
         };
         out.push(stock::record(conn, back)?);
         if l.unique {
@@ -160,6 +174,7 @@ fn return_stock(
 
 /// One status move of an order.
 struct StatusMove<'a> {
+    order_id: Uuid,
     order_ref: &'a str,
     from: &'a str,
     to: &'a str,
@@ -170,7 +185,7 @@ struct StatusMove<'a> {
 /// Moves an order's status in the caller's transaction: the event, the stock a cancel gives
 /// back, and the outbox row.
 fn move_status(conn: &Connection, m: StatusMove<'_>, flow: &Flow, location: &str, now: DateTime<Utc>) -> Result<()> {
-    let StatusMove { order_ref, from, to, actor, reason } = m;
+    let StatusMove { order_id, order_ref, from, to, actor, reason } = m;
     let seq = outbox::next_seq(conn)?;
     let deltas = if to == flow.cancelled {
         let open: Vec<OrderLineView> = lines(conn, order_ref)?
@@ -188,6 +203,7 @@ fn move_status(conn: &Connection, m: StatusMove<'_>, flow: &Flow, location: &str
         rusqlite::params![order_ref, from, to, actor, reason, fmt_time(now), seq],
     )?;
     let payload = EventPayload::OrderStatusChanged(events::OrderStatusChanged {
+        order_id,
         order_ref: order_ref.to_string(),
         from: from.to_string(),
         to: to.to_string(),
@@ -216,12 +232,13 @@ impl Book {
             .conn
             .query_row(
                 "SELECT order_ref, status, channel, currency, subtotal_q, discount_q, total_q, item_count,
-                        handle, note, session_key, business_date, committed_at
+                        handle, note, session_key, business_date, committed_at, order_id
                  FROM orders WHERE order_ref = ?1",
                 [order_ref],
                 |r| {
                     let committed: String = r.get(12)?;
                     Ok(OrderView {
+                        order_id: uuid_of(r.get(13)?),
                         order_ref: r.get(0)?,
                         status: r.get(1)?,
                         channel: r.get(2)?,
@@ -273,10 +290,15 @@ impl Book {
 
     /// Moves an order to `to` along its channel's flow.
     pub fn transition(&mut self, order_ref: &str, to: &str, actor: &str, reason: Option<&str>) -> Result<OrderView> {
+        bounds::text("actor", actor, bounds::MAX_CODE, false)?;
+        bounds::text("status", to, bounds::MAX_CODE, false)?;
+        if let Some(r) = reason {
+            bounds::text("reason", r, bounds::MAX_TEXT, true)?;
+        }
         let now = self.now();
         let location = self.settings.location.clone();
         let tx = db::write_tx(&mut self.conn)?;
-        let (from, ch) = status_of(&tx, order_ref)?;
+        let (from, ch, order_id) = status_of(&tx, order_ref)?;
         let flow = channel::get(&tx, &ch)?.flow;
         if !flow.allows(&from, to) {
             let why = if flow.is_terminal(&from) {
@@ -287,7 +309,7 @@ impl Book {
             };
             return err(ErrorCode::InvalidTransition, why);
         }
-        let m = StatusMove { order_ref, from: &from, to, actor, reason };
+        let m = StatusMove { order_id, order_ref, from: &from, to, actor, reason };
         move_status(&tx, m, &flow, &location, now)?;
         tx.commit()?;
         self.order(order_ref)
@@ -303,13 +325,14 @@ impl Book {
     /// Sets a line's kitchen status. A cancelled item gives its stock back; when every item is
     /// final the order completes (or, if every item was cancelled, is cancelled) by itself.
     pub fn set_item_status(&mut self, order_ref: &str, line_no: i64, status: &str, actor: &str) -> Result<OrderView> {
+        bounds::text("actor", actor, bounds::MAX_CODE, false)?;
         if !ITEM_STATUSES.contains(&status) {
             return err(ErrorCode::InvalidTransition, format!("item status {status:?} is not one of {}", ITEM_STATUSES.join(", ")));
         }
         let now = self.now();
         let location = self.settings.location.clone();
         let tx = db::write_tx(&mut self.conn)?;
-        let (order_status, ch) = status_of(&tx, order_ref)?;
+        let (order_status, ch, order_id) = status_of(&tx, order_ref)?;
         let flow = channel::get(&tx, &ch)?.flow;
         if flow.is_terminal(&order_status) {
             return err(ErrorCode::InvalidTransition, format!("order {order_ref} is {order_status}, which ends it"));
@@ -342,6 +365,7 @@ impl Book {
             rusqlite::params![order_ref, line_no, from, status, actor, fmt_time(now), seq],
         )?;
         let payload = EventPayload::OrderItemStatusChanged(events::OrderItemStatusChanged {
+            order_id,
             order_ref: order_ref.to_string(),
             line_no: line_no as u32,
             from,
@@ -357,10 +381,42 @@ impl Book {
             let all_cancelled = after.iter().all(|l| l.item_status.as_deref() == Some("cancelled"));
             let to = if all_cancelled { &flow.cancelled } else { &flow.completed };
             let reason = "every item is final";
-            let m = StatusMove { order_ref, from: &order_status, to, actor: "system", reason: Some(reason) };
+            let m = StatusMove { order_id, order_ref, from: &order_status, to, actor: "system", reason: Some(reason) };
             move_status(&tx, m, &flow, &location, now)?;
         }
         tx.commit()?;
         self.order(order_ref)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testkit::kit;
+
+    #[test]
+    fn every_order_event_carries_the_order_id() {
+        let mut k = kit();
+        let r = k.sell("LATTE", 1);
+        k.book.transition(&r, "confirmed", "cashier", None).unwrap();
+        k.book.set_item_status(&r, 1, "ready", "kitchen").unwrap();
+        let v = k.book.order(&r).unwrap();
+        assert_eq!(v.order_id.get_version_num(), 7);
+        assert_eq!(k.book.orders(None, 10).unwrap()[0].order_id, v.order_id);
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(json["order_id"], v.order_id.to_string());
+        let rows = k.book.outbox(0, 10).unwrap();
+        assert_eq!(rows.len(), 3);
+        for row in rows {
+            assert_eq!(row.payload["order_id"], v.order_id.to_string(), "{}", row.kind);
+        }
+    }
+
+    #[test]
+    fn text_inputs_are_bounded() {
+        let mut k = kit();
+        let r = k.sell("LATTE", 1);
+        let long = "x".repeat(tillbook_protocol::limits::MAX_CODE + 1);
+        assert_eq!(k.book.transition(&r, "confirmed", &long, None).unwrap_err().code, crate::ErrorCode::InvalidArgument);
+        assert_eq!(k.book.transition(&r, "confirmed", "a", Some("\0")).unwrap_err().code, crate::ErrorCode::InvalidArgument);
     }
 }

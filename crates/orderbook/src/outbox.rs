@@ -118,7 +118,9 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
 
 const COLUMNS: &str = "seq, event_id, kind, payload, payload_hash, order_ref, created_at, state, reason";
 
-/// The sync state of an order: the least advanced of its outbox rows, rejected first.
+/// The sync state of an order: the least advanced of its outbox rows, rejected first. Every
+/// order writes an outbox row when it is committed, so an order with none left had them all
+/// applied and pruned after the retention period: applied.
 pub(crate) fn order_sync_state(conn: &Connection, order_ref: &str) -> Result<(SyncState, Option<String>)> {
     let mut stmt = conn.prepare_cached("SELECT state, reason FROM outbox WHERE order_ref = ?1 ORDER BY seq")?;
     let rows: Vec<(String, Option<String>)> =
@@ -131,7 +133,7 @@ pub(crate) fn order_sync_state(conn: &Connection, order_ref: &str) -> Result<(Sy
             return Ok((SyncState::parse(wanted), None));
         }
     }
-    Ok((if rows.is_empty() { SyncState::Pending } else { SyncState::Applied }, None))
+    Ok((SyncState::Applied, None))
 }
 
 /// Counts of outbox rows by state.
@@ -141,6 +143,7 @@ pub struct OutboxSummary {
     pub sent: i64,
     pub applied: i64,
     pub rejected: i64,
+    /// The highest seq ever written (the counter: pruned rows count).
     pub last_seq: i64,
 }
 
@@ -167,7 +170,7 @@ impl Book {
                 SyncState::Rejected => s.rejected = n,
             }
         }
-        s.last_seq = self.conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM outbox", [], |r| r.get(0))?;
+        s.last_seq = db::counter(&self.conn, "outbox_seq")?;
         Ok(s)
     }
 }

@@ -1,16 +1,18 @@
-//! The terminal's side of sync, as state in the book: enrolment, what to push next, what the
-//! server acknowledged, and applying what was pulled. No network here: the sync client
-//! (`tillbook-sync`) moves these values over HTTP.
+//! The terminal's side of sync, as state in the book: enrolment, the halt that asks for a new
+//! enrolment, and what `sync status` shows. Pushing lives in `push`, pulling in `pull`. No
+//! network here: the sync client (`tillbook-sync`) moves these values over HTTP.
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use serde::Serialize;
-use tillbook_protocol::sync::{Change, EventOutcome, OutboxEvent, PullResponse, PushResponse};
+use tillbook_protocol::sync::{EnrollResponse, PullCursor};
 use uuid::Uuid;
 
 use crate::clock::{fmt_time, parse_time};
 use crate::error::{err, ErrorCode, Result};
-use crate::{catalog, channel, db, session, Book};
+use crate::{bounds, db, settings, Book};
+
+pub use crate::push::PushAck;
 
 /// Where this terminal is enrolled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -18,6 +20,11 @@ pub struct Enrollment {
     pub server_url: String,
     pub terminal_id: Uuid,
     pub terminal_name: String,
+    /// The store's code and name (`None` for a book enrolled before stores existed).
+    pub store: Option<String>,
+    pub store_name: Option<String>,
+    /// The code in this terminal's order references.
+    pub terminal_code: String,
     #[serde(skip_serializing)]
     pub token: String,
 }
@@ -28,48 +35,49 @@ pub struct SyncStatus {
     pub enrolled: bool,
     pub server_url: Option<String>,
     pub terminal_id: Uuid,
+    /// The store this terminal is enrolled in, and its code in order references.
+    pub store: Option<String>,
+    pub terminal_code: String,
     /// Outbox rows the server has not acknowledged yet.
     pub pending: i64,
     pub rejected: i64,
-    /// Highest local outbox seq, and the highest the server acknowledged.
+    /// Highest local outbox seq written (from the seq counter), and the highest the server
+    /// acknowledged.
     pub last_seq: i64,
     pub acked_seq: i64,
     /// Local seq that wire seq 0 stands for (moves at each enrolment).
     pub seq_base: i64,
-    pub pull_cursor: Option<i64>,
+    /// The two change-log cursors; `None` until the first full snapshot is in.
+    pub pull_cursor: Option<PullCursor>,
+    /// Days acknowledged outbox rows are kept.
+    pub retention_days: i64,
     pub last_success_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub last_error_at: Option<DateTime<Utc>>,
-    /// Set when the terminal must be enrolled again before it syncs.
+    /// Why syncing stopped until the terminal is enrolled again.
+    pub halted: Option<String>,
+    /// True when `halted`: run `tillbook enroll` with a new code.
+    pub reenroll_required: bool,
+}
+
+pub(crate) struct State {
+    pub server_url: Option<String>,
+    pub token: Option<String>,
+    pub terminal_name: Option<String>,
+    pub seq_base: i64,
+    pub acked_seq: i64,
+    pub pull_cursor: Option<i64>,
+    pub pull_cursor_store: Option<i64>,
+    pub last_success_at: Option<String>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
     pub halted: Option<String>,
 }
 
-/// What acknowledging a push did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct PushAck {
-    pub acknowledged: i64,
-    pub rejected: i64,
-    /// True when the server reported a gap: the next push starts where it said.
-    pub gap: bool,
-}
-
-struct State {
-    server_url: Option<String>,
-    token: Option<String>,
-    terminal_name: Option<String>,
-    seq_base: i64,
-    acked_seq: i64,
-    pull_cursor: Option<i64>,
-    last_success_at: Option<String>,
-    last_error: Option<String>,
-    last_error_at: Option<String>,
-    halted: Option<String>,
-}
-
-fn state(conn: &Connection) -> Result<State> {
+pub(crate) fn state(conn: &Connection) -> Result<State> {
     Ok(conn.query_row(
         "SELECT server_url, token, terminal_name, seq_base, acked_seq, pull_cursor, last_success_at,
-                last_error, last_error_at, halted FROM sync_state WHERE id = 1",
+                last_error, last_error_at, halted, pull_cursor_store FROM sync_state WHERE id = 1",
         [],
         |r| {
             Ok(State {
@@ -83,23 +91,28 @@ fn state(conn: &Connection) -> Result<State> {
                 last_error: r.get(7)?,
                 last_error_at: r.get(8)?,
                 halted: r.get(9)?,
+                pull_cursor_store: r.get(10)?,
             })
         },
     )?)
 }
 
-fn last_seq(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM outbox", [], |r| r.get(0))?)
+/// The highest outbox seq ever written: the counter, never `MAX(seq)` of a pruned table.
+pub(crate) fn last_seq(conn: &Connection) -> Result<i64> {
+    db::counter(conn, "outbox_seq")
 }
 
-fn halt(conn: &Connection, why: &str) -> Result<()> {
+/// Stops syncing until the terminal is enrolled again (kept in the book).
+pub(crate) fn halt(conn: &Connection, why: &str) -> Result<()> {
     conn.execute("UPDATE sync_state SET halted = ?1 WHERE id = 1", [why])?;
     Ok(())
 }
 
-fn check_not_ahead(conn: &Connection, s: &State, server_seq: u64) -> Result<Option<String>> {
+/// Halts when the server has applied more of this terminal than the book holds: the book was
+/// restored or copied.
+pub(crate) fn check_not_ahead(conn: &Connection, s: &State, server_seq: u64) -> Result<Option<String>> {
     let ours = last_seq(conn)? - s.seq_base;
-    if server_seq as i64 > ours {
+    if i64::try_from(server_seq).map_or(true, |v| v > ours) {
         let why = format!(
             "the server has applied seq {server_seq} from this terminal but this book only holds {ours}: \
              it was restored or copied. Enrol it again with a new code (`tillbook enroll`)"
@@ -110,29 +123,42 @@ fn check_not_ahead(conn: &Connection, s: &State, server_seq: u64) -> Result<Opti
     Ok(None)
 }
 
+/// The server's wire seq as a local seq.
+pub(crate) fn local_seq(s: &State, wire: u64) -> Result<i64> {
+    i64::try_from(wire)
+        .ok()
+        .and_then(|w| w.checked_add(s.seq_base))
+        .ok_or_else(|| crate::Error::new(ErrorCode::SyncRejected, format!("the server sent an impossible seq {wire}")))
+}
+
 impl Book {
-    /// Records a successful enrolment. The server's terminal id becomes this book's; rows
-    /// already acknowledged under an earlier enrolment are not sent again, and the next pull
-    /// takes a full snapshot.
-    pub fn enroll(&mut self, server_url: &str, terminal_id: Uuid, terminal_name: &str, token: &str) -> Result<Enrollment> {
+    /// Records a successful enrolment: the server's terminal id, store and terminal code become
+    /// this book's (orders rung up before keep their references; new ones use the new code).
+    /// Rows already acknowledged under an earlier enrolment are not sent again, unsent ones go
+    /// under the new identity, a halt is cleared, and the next pull takes a full snapshot.
+    pub fn enroll(&mut self, server_url: &str, resp: &EnrollResponse) -> Result<Enrollment> {
+        settings::validate_terminal_code(&resp.terminal_code)?;
+        bounds::text("store", &resp.store, bounds::MAX_CODE, false)?;
+        bounds::text("store name", &resp.store_name, bounds::MAX_TEXT, true)?;
+        bounds::text("terminal name", &resp.name, bounds::MAX_TEXT, true)?;
         let tx = db::write_tx(&mut self.conn)?;
         let s = state(&tx)?;
-        db::meta_set(&tx, "terminal_id", &terminal_id.to_string())?;
+        db::meta_set(&tx, "terminal_id", &resp.terminal_id.to_string())?;
+        db::meta_set(&tx, "terminal_code", &resp.terminal_code)?;
+        db::meta_set(&tx, "store", &resp.store)?;
+        db::meta_set(&tx, "store_name", &resp.store_name)?;
         tx.execute(
             "UPDATE sync_state SET server_url = ?1, token = ?2, terminal_name = ?3, seq_base = ?4,
-                 pull_cursor = NULL, halted = NULL, last_error = NULL, last_error_at = NULL WHERE id = 1",
-            rusqlite::params![server_url, token, terminal_name, s.acked_seq],
+                 pull_cursor = NULL, pull_cursor_store = NULL, halted = NULL, last_error = NULL,
+                 last_error_at = NULL WHERE id = 1",
+            rusqlite::params![server_url, resp.token, resp.name, s.acked_seq.max(s.seq_base)],
         )?;
         tx.execute("DELETE FROM server_stock", [])?;
         tx.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sent'", [])?;
+        let fresh = settings::read(&tx)?;
         tx.commit()?;
-        self.settings.terminal_id = terminal_id;
-        Ok(Enrollment {
-            server_url: server_url.to_string(),
-            terminal_id,
-            terminal_name: terminal_name.to_string(),
-            token: token.to_string(),
-        })
+        self.settings = fresh;
+        self.enrollment()
     }
 
     /// The enrolment, or `not_enrolled`; `reenroll_required` when syncing was halted.
@@ -146,116 +172,20 @@ impl Book {
                 server_url,
                 terminal_id: self.settings.terminal_id,
                 terminal_name: s.terminal_name.unwrap_or_default(),
+                store: self.settings.store.clone(),
+                store_name: self.settings.store_name.clone(),
+                terminal_code: self.settings.terminal_code.clone(),
                 token,
             }),
             _ => err(ErrorCode::NotEnrolled, "this terminal is not enrolled: run `tillbook enroll --server URL --code CODE`"),
         }
     }
 
-    /// The next page of unacknowledged outbox rows, with wire seqs.
-    pub fn push_page(&mut self, limit: usize) -> Result<Vec<OutboxEvent>> {
-        let s = state(&self.conn)?;
-        let rows = self.outbox(s.acked_seq.max(s.seq_base), limit)?;
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
+    /// Stops syncing under this identity until the terminal is enrolled again (for an answer
+    /// only the sync client sees, such as a 422 `payload_mismatch`). Kept in the book.
+    pub fn halt_sync(&mut self, why: &str) -> Result<()> {
         let tx = db::write_tx(&mut self.conn)?;
-        tx.execute(
-            "UPDATE outbox SET state = 'sent' WHERE state = 'pending' AND seq BETWEEN ?1 AND ?2",
-            [rows[0].seq, rows[rows.len() - 1].seq],
-        )?;
-        tx.commit()?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                let mut e = r.to_wire();
-                e.seq = (r.seq - s.seq_base) as u64;
-                e
-            })
-            .collect())
-    }
-
-    /// Applies a push answer: rows up to the server's `last_applied_seq` are acknowledged
-    /// (applied or rejected with the server's reason), never further.
-    pub fn ack_push(&mut self, answer: &PushResponse) -> Result<PushAck> {
-        let now = self.now();
-        let tx = db::write_tx(&mut self.conn)?;
-        let s = state(&tx)?;
-        if let Some(why) = check_not_ahead(&tx, &s, answer.last_applied_seq)? {
-            tx.commit()?;
-            return err(ErrorCode::ReenrollRequired, why);
-        }
-        let upto = s.seq_base + answer.last_applied_seq as i64;
-        let mut ack = PushAck { gap: answer.gap, ..PushAck::default() };
-        if upto > s.acked_seq {
-            for r in &answer.results {
-                let local = s.seq_base + r.seq as i64;
-                if r.outcome == EventOutcome::Rejected && local <= upto {
-                    tx.execute(
-                        "UPDATE outbox SET state = 'rejected', reason = ?2, acked_at = ?3 WHERE seq = ?1",
-                        rusqlite::params![local, r.reason.as_deref().unwrap_or("rejected"), fmt_time(now)],
-                    )?;
-                    ack.rejected += 1;
-                }
-            }
-            ack.acknowledged = tx.execute(
-                "UPDATE outbox SET state = 'applied', acked_at = ?3 WHERE seq > ?1 AND seq <= ?2 AND state <> 'rejected'",
-                rusqlite::params![s.acked_seq, upto, fmt_time(now)],
-            )? as i64
-                + ack.rejected;
-            tx.execute("UPDATE sync_state SET acked_seq = ?1 WHERE id = 1", [upto])?;
-        }
-        if answer.gap {
-            // Rows past the server's cursor go back to pending: they are sent again as they are.
-            tx.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sent' AND seq > ?1", [upto])?;
-        }
-        tx.commit()?;
-        Ok(ack)
-    }
-
-    /// The change-log cursor to pull from (`None`: take a full snapshot).
-    pub fn pull_cursor(&self) -> Result<Option<u64>> {
-        Ok(state(&self.conn)?.pull_cursor.map(|c| c as u64))
-    }
-
-    /// Applies a pulled page and stores its cursor, in one transaction.
-    pub fn apply_pull(&mut self, page: &PullResponse) -> Result<()> {
-        let now = self.now();
-        let currency = self.settings.currency.clone();
-        let tx = db::write_tx(&mut self.conn)?;
-        let s = state(&tx)?;
-        if let Some(why) = check_not_ahead(&tx, &s, page.last_applied_seq)? {
-            tx.commit()?;
-            return err(ErrorCode::ReenrollRequired, why);
-        }
-        if page.reset {
-            tx.execute("DELETE FROM server_stock", [])?;
-        }
-        let mut products = Vec::new();
-        for change in &page.changes {
-            match change {
-                Change::Product { product, .. } => products.push(product.clone()),
-                Change::StockLevel { sku, location, on_hand, .. } => {
-                    tx.execute(
-                        "INSERT INTO server_stock(sku, location, on_hand, as_of_seq) VALUES (?1, ?2, ?3, ?4)
-                         ON CONFLICT(sku, location) DO UPDATE SET on_hand = excluded.on_hand, as_of_seq = excluded.as_of_seq",
-                        rusqlite::params![sku, location, on_hand, page.last_applied_seq as i64],
-                    )?;
-                }
-                Change::Channel { channel: ch, .. } => channel::upsert(&tx, ch)?,
-            }
-        }
-        // A level in this page was read with the seq the server reported. Once the last page is
-        // in, every level the server changed since the cursor has arrived, so the rest are
-        // current as of that seq too; before that, they keep the seq they were read with.
-        if !page.has_more {
-            tx.execute("UPDATE server_stock SET as_of_seq = ?1", [page.last_applied_seq as i64])?;
-        }
-        if !products.is_empty() {
-            let changed = catalog::upsert(&tx, &products, &currency, &fmt_time(now))?;
-            session::on_catalog_change(&tx, &changed, now)?;
-        }
-        tx.execute("UPDATE sync_state SET pull_cursor = ?1 WHERE id = 1", [page.cursor as i64])?;
+        halt(&tx, why)?;
         tx.commit()?;
         Ok(())
     }
@@ -272,27 +202,34 @@ impl Book {
         Ok(())
     }
 
-    /// Queue length, last success and last error.
+    /// Queue length, last success and last error, and whether syncing stopped.
     pub fn sync_status(&self) -> Result<SyncStatus> {
         let s = state(&self.conn)?;
         let last = last_seq(&self.conn)?;
         let rejected: i64 = self.conn.query_row("SELECT COUNT(*) FROM outbox WHERE state = 'rejected'", [], |r| r.get(0))?;
         let acked = s.acked_seq.max(s.seq_base);
+        let pull_cursor = match (s.pull_cursor, s.pull_cursor_store) {
+            (Some(chain), Some(store)) => Some(PullCursor { chain: chain as u64, store: store as u64 }),
+            _ => None,
+        };
         Ok(SyncStatus {
             enrolled: s.server_url.is_some() && s.token.is_some(),
             server_url: s.server_url,
             terminal_id: self.settings.terminal_id,
+            store: self.settings.store.clone(),
+            terminal_code: self.settings.terminal_code.clone(),
             pending: last - acked,
             rejected,
             last_seq: last,
             acked_seq: acked,
             seq_base: s.seq_base,
-            pull_cursor: s.pull_cursor,
+            pull_cursor,
+            retention_days: settings::read(&self.conn)?.outbox_retention_days,
             last_success_at: s.last_success_at.as_deref().map(parse_time),
             last_error: s.last_error,
             last_error_at: s.last_error_at.as_deref().map(parse_time),
+            reenroll_required: s.halted.is_some(),
             halted: s.halted,
         })
     }
 }
-

@@ -91,7 +91,14 @@ pub struct StockDelta {
     pub reason: StockReason,
     /// What caused it: an order reference, `adjust`, `count`…
     pub source: String,
+    /// When it occurred at the till (not when it reached the server).
     pub at: DateTime<Utc>,
+    /// For `reason = count` only: the quantity counted on the shelf at `at`. A count is a
+    /// baseline, not a movement: on-hand = the latest count + the deltas that occurred after
+    /// it (see ARCHITECTURE.md, "Counts"). `delta` then only says what the counting till
+    /// believed the difference to be.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counted: Option<i64>,
 }
 
 /// A line of a committed order, as sold.
@@ -111,6 +118,10 @@ pub struct OrderLine {
 /// `order.committed`: a new immutable order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderCommitted {
+    /// The order's global identity (UUIDv7 minted by the till at commit). The server knows an
+    /// order by this id, never by its printed reference alone.
+    pub order_id: Uuid,
+    /// The human-readable reference printed on the receipt; unique per terminal, never changed.
     pub order_ref: String,
     pub channel: String,
     pub status: String,
@@ -129,6 +140,7 @@ pub struct OrderCommitted {
 /// `order.status_changed`: one move along the channel's flow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderStatusChanged {
+    pub order_id: Uuid,
     pub order_ref: String,
     pub from: String,
     pub to: String,
@@ -143,6 +155,7 @@ pub struct OrderStatusChanged {
 /// `order.item_status_changed`: one line's kitchen status moved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderItemStatusChanged {
+    pub order_id: Uuid,
     pub order_ref: String,
     pub line_no: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]

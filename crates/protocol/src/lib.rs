@@ -11,10 +11,11 @@
 pub mod catalog;
 pub mod channel;
 pub mod events;
+pub mod limits;
 pub mod sync;
 
 /// The protocol version a terminal and a server speak. Bumped on any incompatible change.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The `{code, message}` body every error answer carries.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -10,10 +10,36 @@ use uuid::Uuid;
 
 use crate::catalog::ProductRecord;
 
+/// `POST /v1/admin/stores` body: a store of the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateStore {
+    /// Short code, 1-16 letters, digits, `-` or `_`, unique in the chain (e.g. `downtown`).
+    pub code: String,
+    pub name: String,
+}
+
+/// A store as the back office lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreInfo {
+    pub code: String,
+    pub name: String,
+    pub created_at: String,
+}
+
 /// `POST /v1/admin/terminals` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateTerminal {
+    /// What the back office calls the till (e.g. `Counter 1`).
     pub name: String,
+    /// The store's code; the default store when absent.
+    #[serde(default)]
+    pub store: Option<String>,
+    /// The terminal code printed in order references; checked unique within the store. When
+    /// absent the server picks the first free `T01`, `T02`, … of the store.
+    #[serde(default)]
+    pub terminal_code: Option<String>,
 }
 
 /// `POST /v1/admin/terminals` answer: the one-time code the terminal enrols with.
@@ -21,6 +47,8 @@ pub struct CreateTerminal {
 pub struct TerminalCreated {
     pub terminal_id: Uuid,
     pub enrollment_code: String,
+    pub store: String,
+    pub terminal_code: String,
 }
 
 /// `POST /v1/enroll` body.
@@ -36,6 +64,12 @@ pub struct EnrollResponse {
     pub name: String,
     pub token: String,
     pub protocol: u32,
+    /// The store the terminal belongs to (its code and name).
+    pub store: String,
+    pub store_name: String,
+    /// The terminal's code, unique within its store: the book uses it in every order
+    /// reference from now on (orders rung up before keep theirs).
+    pub terminal_code: String,
 }
 
 /// One outbox row on the wire.
@@ -56,6 +90,9 @@ pub struct OutboxEvent {
 pub struct PushRequest {
     pub protocol: u32,
     pub terminal_id: Uuid,
+    /// The store the terminal believes it belongs to; another store than its own is a 403.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
     pub events: Vec<OutboxEvent>,
 }
 
@@ -92,13 +129,24 @@ pub struct PushResponse {
     pub gap: bool,
 }
 
+/// Where a terminal stands in the two change logs it reads: the chain's (catalog, channels)
+/// and its own store's (stock levels, unique items). Each is commit-ordered on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PullCursor {
+    pub chain: u64,
+    pub store: u64,
+}
+
 /// `POST /v1/sync/pull` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PullRequest {
     pub protocol: u32,
     pub terminal_id: Uuid,
-    /// The last change-log version applied; `None` asks for a full snapshot.
-    pub cursor: Option<u64>,
+    /// The store whose data is asked for; another store than the terminal's own is a 403.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
+    /// The last versions applied; `None` asks for a full snapshot.
+    pub cursor: Option<PullCursor>,
     pub limit: u32,
 }
 
@@ -112,6 +160,31 @@ pub enum Change {
     StockLevel { version: u64, sku: String, location: String, on_hand: i64 },
     /// A channel: its status flow, pricing and edit policy.
     Channel { version: u64, channel: crate::channel::Channel },
+    /// Where a one-of-a-kind item stands in the store, judged by the server from every
+    /// terminal's orders: `sold_by` names the live order that sold it, `None` when available.
+    UniqueItem {
+        version: u64,
+        sku: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sold_by: Option<UniqueSale>,
+    },
+}
+
+/// The live order that sold a unique item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UniqueSale {
+    pub order_id: Uuid,
+    pub order_ref: String,
+    pub terminal_id: Uuid,
+}
+
+/// Which change log an entry belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogScope {
+    /// Catalog and channels: the whole chain's.
+    Chain,
+    /// Stock levels and unique items: one store's.
+    Store,
 }
 
 impl Change {
@@ -119,7 +192,16 @@ impl Change {
         match self {
             Change::Product { version, .. }
             | Change::StockLevel { version, .. }
-            | Change::Channel { version, .. } => *version,
+            | Change::Channel { version, .. }
+            | Change::UniqueItem { version, .. } => *version,
+        }
+    }
+
+    /// The log this change is kept in (its version counts in that log's cursor).
+    pub fn scope(&self) -> LogScope {
+        match self {
+            Change::Product { .. } | Change::Channel { .. } => LogScope::Chain,
+            Change::StockLevel { .. } | Change::UniqueItem { .. } => LogScope::Store,
         }
     }
 }
@@ -131,7 +213,7 @@ pub struct PullResponse {
     pub reset: bool,
     pub changes: Vec<Change>,
     /// The cursor to send next time.
-    pub cursor: u64,
+    pub cursor: PullCursor,
     /// More changes wait past `cursor`.
     pub has_more: bool,
     /// The highest seq the server has applied for this terminal, read in the same

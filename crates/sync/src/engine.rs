@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use serde::Serialize;
-use tillbook_orderbook::{Book, ErrorCode};
+use tillbook_orderbook::Book;
 use tillbook_protocol::sync::{PullRequest, PushRequest};
 use tillbook_protocol::PROTOCOL_VERSION;
 
@@ -88,6 +88,14 @@ fn local(book: &Book, pulled_to_head: bool) -> Result<Local, SyncError> {
     })
 }
 
+/// Saves a halt in the book (unless one is kept already, with its own reason).
+fn keep_halt(book: &mut Book, reason: &str) -> Result<(), SyncError> {
+    if book.sync_status()?.halted.is_none() {
+        book.halt_sync(reason)?;
+    }
+    Ok(())
+}
+
 /// One round: push until the queue is empty, pull until the cursor is current.
 async fn round(book: &mut Book, client: &Client, opts: &Options) -> Result<Report, (SyncError, bool)> {
     let enrollment = book.enrollment().map_err(|e| (e.into(), false))?;
@@ -102,10 +110,20 @@ async fn round(book: &mut Book, client: &Client, opts: &Options) -> Result<Repor
         match plan::step(&l, &answer) {
             Action::Done => return Ok(report),
             Action::Retry { reason } => return Err((SyncError::new("server_unreachable", reason), true)),
-            Action::Halt { code, reason } => return Err((SyncError::new(code, reason), false)),
-            Action::Push { .. } => {
+            Action::Halt { code, reason } => {
+                if code == "reenroll_required" {
+                    keep_halt(book, &reason).map_err(|e| (e, false))?;
+                }
+                return Err((SyncError::new(code, reason), false));
+            }
+            Action::Push { after } => {
                 let events = book.push_page(opts.push_page).map_err(|e| (e.into(), false))?;
-                let req = PushRequest { protocol: PROTOCOL_VERSION, terminal_id: enrollment.terminal_id, events };
+                let req = PushRequest {
+                    protocol: PROTOCOL_VERSION,
+                    terminal_id: enrollment.terminal_id,
+                    store: enrollment.store.clone(),
+                    events,
+                };
                 report.requests += 1;
                 match client.push(&req).await {
                     Ok(resp) => {
@@ -114,29 +132,35 @@ async fn round(book: &mut Book, client: &Client, opts: &Options) -> Result<Repor
                                 report.pushed += ack.acknowledged;
                                 report.rejected += ack.rejected;
                             }
-                            Err(e) if e.code == ErrorCode::ReenrollRequired => {}
+                            // The book halted (kept in it): nothing more under this identity.
                             Err(e) => return Err((e.into(), false)),
                         }
                         push_answer = resp;
-                        answer = Answer::Pushed(&push_answer);
+                        answer = Answer::Pushed { after, answer: &push_answer };
                     }
                     Err(f) => answer = Answer::Failed(fault.insert(f)),
                 }
             }
             Action::Pull => {
-                let cursor = book.pull_cursor().map_err(|e| (e.into(), false))?;
-                let req = PullRequest { protocol: PROTOCOL_VERSION, terminal_id: enrollment.terminal_id, cursor, limit: opts.pull_page };
+                let from = book.pull_cursor().map_err(|e| (e.into(), false))?;
+                let req = PullRequest {
+                    protocol: PROTOCOL_VERSION,
+                    terminal_id: enrollment.terminal_id,
+                    store: enrollment.store.clone(),
+                    cursor: from,
+                    limit: opts.pull_page,
+                };
                 report.requests += 1;
                 match client.pull(&req).await {
                     Ok(resp) => {
                         match book.apply_pull(&resp) {
                             Ok(()) => report.pulled += resp.changes.len() as i64,
-                            Err(e) if e.code == ErrorCode::ReenrollRequired => {}
+                            // The book halted (kept in it): nothing more under this identity.
                             Err(e) => return Err((e.into(), false)),
                         }
                         pulled_to_head = !resp.has_more;
                         pull_answer = resp;
-                        answer = Answer::Pulled(&pull_answer);
+                        answer = Answer::Pulled { from, answer: &pull_answer };
                     }
                     Err(f) => answer = Answer::Failed(fault.insert(f)),
                 }
@@ -154,8 +178,10 @@ fn backoff(opts: &Options) -> impl Iterator<Item = Duration> {
         .build()
 }
 
-/// Syncs until the queue is empty and the cursor current, retrying passing faults up to
-/// `opts.attempts` times. Every outcome is recorded in the book (`sync status`).
+/// Syncs until the queue is empty and the cursor current, retrying passing faults (and rounds
+/// that make no progress) up to `opts.attempts` times, each after a backoff delay with jitter.
+/// Every outcome is recorded in the book (`sync status`). A halted book fails at once with
+/// `reenroll_required`.
 pub async fn run(book: &mut Book, opts: &Options) -> Result<Report, SyncError> {
     let enrollment = book.enrollment()?;
     let client = Client::new(&enrollment.server_url, Some(&enrollment.token)).map_err(fault_error)?;
@@ -211,7 +237,7 @@ pub async fn watch(
 pub async fn enroll(book: &mut Book, server_url: &str, code: &str) -> Result<tillbook_orderbook::Enrollment, SyncError> {
     let client = Client::new(server_url, None).map_err(fault_error)?;
     let resp = client.enroll(code).await.map_err(fault_error)?;
-    Ok(book.enroll(server_url, resp.terminal_id, &resp.name, &resp.token)?)
+    Ok(book.enroll(server_url, &resp)?)
 }
 
 fn fault_error(f: Fault) -> SyncError {

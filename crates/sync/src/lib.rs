@@ -9,3 +9,6 @@ pub mod engine;
 pub mod plan;
 
 pub use engine::{enroll, run, watch, Options, Report, SyncError};
+
+#[cfg(test)]
+mod tests;

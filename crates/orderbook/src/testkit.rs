@@ -1,0 +1,84 @@
+//! Helpers of the book's unit tests: a book with a catalog and a manual clock, enrolment and
+//! crafted server answers (no server).
+
+use chrono::{Duration, TimeZone, Utc};
+use tillbook_protocol::catalog::{demo_products, OversellPolicy, ProductRecord};
+use tillbook_protocol::sync::{Change, EnrollResponse, PullCursor, PullResponse, PushResponse};
+use uuid::Uuid;
+
+use crate::{Book, Clock, CommitOptions, InitOptions, ManualTime};
+
+pub struct Kit {
+    pub book: Book,
+    pub time: ManualTime,
+    _dir: tempfile::TempDir,
+}
+
+/// A book with the demo catalog (no stock, no orders) and a one-of-a-kind `RING`.
+pub fn kit() -> Kit {
+    let dir = tempfile::tempdir().unwrap();
+    let book = Book::init(&dir.path().join("book.sqlite"), InitOptions::default()).unwrap();
+    let (clock, time) = Clock::manual(Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap());
+    let mut book = book.with_clock(clock);
+    let mut records: Vec<ProductRecord> = demo_products();
+    records.push(ProductRecord {
+        sku: "RING".into(),
+        name: "Silver ring".into(),
+        price_q: 25_000,
+        currency: None,
+        category: None,
+        barcodes: vec![],
+        active: true,
+        parent_sku: None,
+        variant: None,
+        unique: true,
+        oversell: OversellPolicy::Allow,
+    });
+    let records: Vec<ProductRecord> =
+        records.into_iter().map(|p| ProductRecord { currency: Some("BRL".into()), ..p }).collect();
+    book.upsert_products(&records).unwrap();
+    Kit { book, time, _dir: dir }
+}
+
+impl Kit {
+    pub fn tick(&self) {
+        self.time.advance(Duration::seconds(1));
+    }
+
+    pub fn enroll(&mut self, terminal_code: &str) -> EnrollResponse {
+        let resp = EnrollResponse {
+            terminal_id: Uuid::now_v7(),
+            name: format!("Till {terminal_code}"),
+            token: "secret".into(),
+            protocol: tillbook_protocol::PROTOCOL_VERSION,
+            store: "downtown".into(),
+            store_name: "Downtown".into(),
+            terminal_code: terminal_code.into(),
+        };
+        self.book.enroll("http://server", &resp).unwrap();
+        resp
+    }
+
+    /// Sells `qty` of `sku` and returns the order reference.
+    pub fn sell(&mut self, sku: &str, qty: i64) -> String {
+        let s = self.book.open_session(None, None).unwrap();
+        self.book.add_line(&s.session_key, sku, qty, None).unwrap();
+        self.book.commit(&s.session_key, &s.session_key, CommitOptions::default()).unwrap().order_ref
+    }
+
+    pub fn on_hand(&self, sku: &str) -> i64 {
+        self.book.stock(Some(sku)).unwrap()[0].on_hand
+    }
+}
+
+pub fn answer(last_applied_seq: u64, gap: bool) -> PushResponse {
+    PushResponse { last_applied_seq, results: vec![], gap }
+}
+
+pub fn page(changes: Vec<Change>, last_applied_seq: u64) -> PullResponse {
+    PullResponse { reset: false, changes, cursor: PullCursor { chain: 4, store: 7 }, has_more: false, last_applied_seq }
+}
+
+pub fn level(sku: &str, on_hand: i64) -> Change {
+    Change::StockLevel { version: 1, sku: sku.into(), location: "main".into(), on_hand }
+}
