@@ -12,8 +12,8 @@
 //! `TILLBOOK_BENCH_ORDERS` sets it outright.
 //!
 //! The raw side writes, per order, the rows the server writes: `orders`, `order_lines`,
-//! `order_events`, `stock_ledger`, `inbox`; per batch the `stock_levels` sums and the
-//! terminal's cursor. It is timed from the events in memory (already parsed) to the
+//! `order_events`, `stock_ledger`, `inbox` (all in the default store); per batch the
+//! `stock_levels` sums and the terminal's cursor. It is timed from the events in memory (already parsed) to the
 //! committed batch: building the row values (the payload text the inbox keeps, timestamps,
 //! ids) and inserting them; the insert-only figure is printed beside it. The server side is
 //! timed from the first request to the last answer, the request bodies serialised
@@ -24,7 +24,9 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde_json::json;
 use tillbook_protocol::events::{EventPayload, OrderCommitted, OrderLine, StockDelta, StockReason};
-use tillbook_protocol::sync::{EventOutcome, OutboxEvent, PushRequest, PushResponse, TerminalCreated, EnrollResponse};
+use tillbook_protocol::sync::{
+    EnrollResponse, EventOutcome, OutboxEvent, PushRequest, PushResponse, TerminalCreated,
+};
 use tillbook_protocol::{payload_hash, PROTOCOL_VERSION};
 use uuid::Uuid;
 
@@ -78,10 +80,12 @@ fn backlog(n: usize) -> Backlog {
                 reason: StockReason::Sale,
                 source: order_ref.clone(),
                 at,
+                counted: None,
             });
         }
         let total: i64 = lines.iter().map(|l| l.total_q).sum();
         let order = OrderCommitted {
+            order_id: Uuid::now_v7(),
             order_ref,
             channel: "pos".into(),
             status: "new".into(),
@@ -135,7 +139,10 @@ async fn replay_through_server(url: &str, b: &Backlog) -> Replays {
     store.seed_demo().await.expect("seed demo");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(tillbook_server::serve(listener, tillbook_server::AppState::new(store, ADMIN)));
+    let server = tokio::spawn(tillbook_server::serve(
+        listener,
+        tillbook_server::AppState::new(store, ADMIN),
+    ));
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
 
     let created: TerminalCreated = http
@@ -162,7 +169,12 @@ async fn replay_through_server(url: &str, b: &Backlog) -> Replays {
         .events
         .chunks(PAGE)
         .map(|page| {
-            let req = PushRequest { protocol: PROTOCOL_VERSION, terminal_id: enrolled.terminal_id, events: page.to_vec() };
+            let req = PushRequest {
+                protocol: PROTOCOL_VERSION,
+                terminal_id: enrolled.terminal_id,
+                store: None,
+                events: page.to_vec(),
+            };
             (page.last().unwrap().seq, serde_json::to_vec(&req).unwrap())
         })
         .collect();
@@ -182,12 +194,24 @@ async fn replay_through_server(url: &str, b: &Backlog) -> Replays {
                     .unwrap();
                 let status = resp.status();
                 let bytes = resp.bytes().await.unwrap();
-                assert!(status.is_success(), "push: {status} {}", String::from_utf8_lossy(&bytes));
+                assert!(
+                    status.is_success(),
+                    "push: {status} {}",
+                    String::from_utf8_lossy(&bytes)
+                );
                 let r: PushResponse = serde_json::from_slice(&bytes).unwrap();
                 // A duplicate page is answered with the cursor, past the page.
-                let want_last = if want == EventOutcome::Duplicate { b.events.len() as u64 } else { *last };
+                let want_last = if want == EventOutcome::Duplicate {
+                    b.events.len() as u64
+                } else {
+                    *last
+                };
                 assert_eq!(r.last_applied_seq, want_last);
-                assert!(r.results.iter().all(|x| x.outcome == want), "expected {want:?}: {:?}", r.results.first());
+                assert!(
+                    r.results.iter().all(|x| x.outcome == want),
+                    "expected {want:?}: {:?}",
+                    r.results.first()
+                );
             }
             t.elapsed()
         }
@@ -240,14 +264,23 @@ struct Insert<'a> {
 
 impl<'a> Insert<'a> {
     fn new(table: &'static str, columns: &'static [&'static str], rows: usize) -> Insert<'a> {
-        Insert { table, columns, values: Vec::with_capacity(rows * columns.len()), tail: "" }
+        Insert {
+            table,
+            columns,
+            values: Vec::with_capacity(rows * columns.len()),
+            tail: "",
+        }
     }
 
     /// The statement for `rows` rows, `$n` or `?n` placeholders.
     fn sql(&self, rows: usize, dollar: bool) -> String {
         use std::fmt::Write;
         let c = self.columns.len();
-        let mut sql = format!("INSERT INTO {} ({}) VALUES ", self.table, self.columns.join(", "));
+        let mut sql = format!(
+            "INSERT INTO {} ({}) VALUES ",
+            self.table,
+            self.columns.join(", ")
+        );
         for r in 0..rows {
             sql.push_str(if r == 0 { "(" } else { ", (" });
             for k in 0..c {
@@ -264,23 +297,90 @@ impl<'a> Insert<'a> {
 }
 
 const ORDER_COLS: &[&str] = &[
-    "order_ref", "terminal_id", "event_id", "channel", "status", "currency", "subtotal_q", "discount_q", "total_q",
-    "business_date", "committed_at", "handle", "received_at",
+    "order_id",
+    "store_id",
+    "feed",
+    "order_ref",
+    "terminal_id",
+    "event_id",
+    "channel",
+    "status",
+    "currency",
+    "subtotal_q",
+    "discount_q",
+    "total_q",
+    "business_date",
+    "committed_at",
+    "handle",
+    "received_at",
 ];
-const LINE_COLS: &[&str] = &["order_ref", "line_no", "sku", "name", "unit_price_q", "qty", "discount_q", "total_q", "is_unique"];
-const EVENT_COLS: &[&str] = &["order_ref", "event_id", "kind", "line_no", "from_status", "to_status", "actor", "at", "reason"];
-const LEDGER_COLS: &[&str] =
-    &["delta_id", "sku", "location", "delta", "reason", "source", "at", "terminal_id", "event_id", "recorded_at"];
-const INBOX_COLS: &[&str] =
-    &["terminal_id", "seq", "event_id", "kind", "payload", "payload_hash", "outcome", "reason", "received_at"];
-const LEVEL_COLS: &[&str] = &["sku", "location", "on_hand"];
+const LINE_COLS: &[&str] = &[
+    "store_id",
+    "order_id",
+    "line_no",
+    "sku",
+    "name",
+    "unit_price_q",
+    "qty",
+    "discount_q",
+    "total_q",
+    "is_unique",
+];
+const EVENT_COLS: &[&str] = &[
+    "store_id",
+    "order_id",
+    "event_id",
+    "kind",
+    "line_no",
+    "from_status",
+    "to_status",
+    "actor",
+    "at",
+    "reason",
+];
+const LEDGER_COLS: &[&str] = &[
+    "store_id",
+    "delta_id",
+    "sku",
+    "location",
+    "delta",
+    "reason",
+    "source",
+    "at",
+    "order_at",
+    "counted",
+    "terminal_id",
+    "event_id",
+    "recorded_at",
+];
+const INBOX_COLS: &[&str] = &[
+    "store_id",
+    "terminal_id",
+    "seq",
+    "event_id",
+    "kind",
+    "payload",
+    "payload_hash",
+    "outcome",
+    "reason",
+    "received_at",
+];
+const LEVEL_COLS: &[&str] = &["store_id", "sku", "location", "on_hand"];
+/// The default store's id (the first store of a fresh database).
+const STORE: i64 = 1;
 
 fn ts(t: chrono::DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// The rows one batch of events writes, as the server would write them.
-fn batch_rows<'a>(terminal: &'a str, actor: &'a str, now: &'a str, events: &'a [OutboxEvent], orders: &'a [OrderCommitted]) -> Vec<Insert<'a>> {
+fn batch_rows<'a>(
+    terminal: &'a str,
+    actor: &'a str,
+    now: &'a str,
+    events: &'a [OutboxEvent],
+    orders: &'a [OrderCommitted],
+) -> Vec<Insert<'a>> {
     let lines: usize = orders.iter().map(|o| o.lines.len()).sum();
     let deltas: usize = orders.iter().map(|o| o.stock_deltas.len()).sum();
     let mut o = Insert::new("orders", ORDER_COLS, orders.len());
@@ -291,8 +391,12 @@ fn batch_rows<'a>(terminal: &'a str, actor: &'a str, now: &'a str, events: &'a [
     let mut levels = std::collections::BTreeMap::new();
     for (ev, ord) in events.iter().zip(orders) {
         let id = ev.event_id.to_string();
+        let order_id = ord.order_id.to_string();
         let at = ts(ord.committed_at);
         o.values.extend([
+            V::O(order_id.clone()),
+            V::I(STORE),
+            V::I(ev.seq as i64),
             V::S(&ord.order_ref),
             V::S(terminal),
             V::O(id.clone()),
@@ -309,7 +413,8 @@ fn batch_rows<'a>(terminal: &'a str, actor: &'a str, now: &'a str, events: &'a [
         ]);
         for line in &ord.lines {
             l.values.extend([
-                V::S(&ord.order_ref),
+                V::I(STORE),
+                V::O(order_id.clone()),
                 V::I(i64::from(line.line_no)),
                 V::S(&line.sku),
                 V::S(&line.name),
@@ -321,7 +426,8 @@ fn batch_rows<'a>(terminal: &'a str, actor: &'a str, now: &'a str, events: &'a [
             ]);
         }
         e.values.extend([
-            V::S(&ord.order_ref),
+            V::I(STORE),
+            V::O(order_id),
             V::O(id.clone()),
             V::S("order.committed"),
             V::NullI,
@@ -332,21 +438,28 @@ fn batch_rows<'a>(terminal: &'a str, actor: &'a str, now: &'a str, events: &'a [
             V::NullT,
         ]);
         for d in &ord.stock_deltas {
+            let at = ts(d.at);
             s.values.extend([
+                V::I(STORE),
                 V::O(d.delta_id.to_string()),
                 V::S(&d.sku),
                 V::S(&d.location),
                 V::I(d.delta),
                 V::S(d.reason.as_str()),
                 V::S(&d.source),
-                V::O(ts(d.at)),
+                V::O(at.clone()),
+                V::O(at.min(now.to_string())),
+                V::NullI,
                 V::S(terminal),
                 V::O(id.clone()),
                 V::S(now),
             ]);
-            *levels.entry((d.sku.as_str(), d.location.as_str())).or_insert(0i64) += d.delta;
+            *levels
+                .entry((d.sku.as_str(), d.location.as_str()))
+                .or_insert(0i64) += d.delta;
         }
         i.values.extend([
+            V::I(STORE),
             V::S(terminal),
             V::I(ev.seq as i64),
             V::O(id),
@@ -359,8 +472,11 @@ fn batch_rows<'a>(terminal: &'a str, actor: &'a str, now: &'a str, events: &'a [
         ]);
     }
     let mut lv = Insert::new("stock_levels", LEVEL_COLS, levels.len());
-    lv.tail = " ON CONFLICT (sku, location) DO UPDATE SET on_hand = stock_levels.on_hand + excluded.on_hand";
-    lv.values = levels.into_iter().flat_map(|((sku, loc), d)| [V::S(sku), V::S(loc), V::I(d)]).collect();
+    lv.tail = " ON CONFLICT (store_id, sku, location) DO UPDATE SET on_hand = stock_levels.on_hand + excluded.on_hand";
+    lv.values = levels
+        .into_iter()
+        .flat_map(|((sku, loc), d)| [V::I(STORE), V::S(sku), V::S(loc), V::I(d)])
+        .collect();
     vec![o, l, e, s, i, lv]
 }
 
@@ -384,7 +500,7 @@ fn raw_sqlite(path: &std::path::Path, terminal: &str, b: &Backlog) -> Raw {
     conn.pragma_update(None, "foreign_keys", "ON").unwrap();
     conn.set_prepared_statement_cache_capacity(256);
     conn.execute(
-        "INSERT INTO terminals (id, name, code_hash, created_at, last_applied_seq, rejected_count) VALUES (?1, 'raw', 'raw', ?2, 0, 0)",
+        "INSERT INTO terminals (id, store_id, terminal_code, name, code_hash, created_at, last_applied_seq, rejected_count) VALUES (?1, 1, 'RAW', 'raw', 'raw', ?2, 0, 0)",
         rusqlite::params![terminal, ts(Utc::now())],
     )
     .unwrap();
@@ -396,16 +512,24 @@ fn raw_sqlite(path: &std::path::Path, terminal: &str, b: &Backlog) -> Raw {
         let inserts = batch_rows(terminal, &actor, &now, evs, ords);
         let last = evs.last().unwrap().seq as i64;
         let built = t.elapsed();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .unwrap();
         for ins in &inserts {
             let width = ins.columns.len();
             for rows in ins.values.chunks(chunk_rows(width) * width) {
-                let mut stmt = tx.prepare_cached(&ins.sql(rows.len() / width, false)).unwrap();
-                stmt.execute(rusqlite::params_from_iter(rows.iter())).unwrap();
+                let mut stmt = tx
+                    .prepare_cached(&ins.sql(rows.len() / width, false))
+                    .unwrap();
+                stmt.execute(rusqlite::params_from_iter(rows.iter()))
+                    .unwrap();
             }
         }
-        tx.execute("UPDATE terminals SET last_applied_seq = ?1, last_seen_at = ?2 WHERE id = ?3", rusqlite::params![last, now, terminal])
-            .unwrap();
+        tx.execute(
+            "UPDATE terminals SET last_applied_seq = ?1, last_seen_at = ?2 WHERE id = ?3",
+            rusqlite::params![last, now, terminal],
+        )
+        .unwrap();
         tx.commit().unwrap();
         took.total += t.elapsed();
         took.build += built;
@@ -418,11 +542,13 @@ static NULL_INT: Option<i64> = None;
 
 async fn raw_postgres(url: &str, terminal: &str, b: &Backlog) -> Raw {
     use tokio_postgres::types::ToSql;
-    let (mut client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    let (mut client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
     tokio::spawn(conn);
     client
         .execute(
-            "INSERT INTO terminals (id, name, code_hash, created_at, last_applied_seq, rejected_count) VALUES ($1, 'raw', 'raw', $2, 0, 0)",
+            "INSERT INTO terminals (id, store_id, terminal_code, name, code_hash, created_at, last_applied_seq, rejected_count) VALUES ($1, 1, 'RAW', 'raw', 'raw', $2, 0, 0)",
             &[&terminal, &ts(Utc::now())],
         )
         .await
@@ -449,12 +575,17 @@ async fn raw_postgres(url: &str, terminal: &str, b: &Backlog) -> Raw {
                         V::NullI => &NULL_INT as &(dyn ToSql + Sync),
                     })
                     .collect();
-                tx.execute(&ins.sql(rows.len() / width, true), &params).await.unwrap();
+                tx.execute(&ins.sql(rows.len() / width, true), &params)
+                    .await
+                    .unwrap();
             }
         }
-        tx.execute("UPDATE terminals SET last_applied_seq = $1, last_seen_at = $2 WHERE id = $3", &[&last, &now, &terminal])
-            .await
-            .unwrap();
+        tx.execute(
+            "UPDATE terminals SET last_applied_seq = $1, last_seen_at = $2 WHERE id = $3",
+            &[&last, &now, &terminal],
+        )
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
         took.total += t.elapsed();
         took.build += built;
@@ -477,23 +608,43 @@ fn report(backend: &str, n: usize, r: &Replays, raw: &Raw) -> Outcome {
     let ratio = first / raw_rate;
     let dup_ratio = dup / first;
     println!("backlog [{backend}]: {n} orders (2-3 lines each), pages of {PAGE}");
-    println!("  server, first replay      {first:>10.0} orders/s  ({:.2}s)", r.first.as_secs_f64());
+    println!(
+        "  server, first replay      {first:>10.0} orders/s  ({:.2}s)",
+        r.first.as_secs_f64()
+    );
     println!("  raw batched INSERTs       {raw_rate:>10.0} orders/s  ({:.2}s: rows built from the events and inserted)", raw.total.as_secs_f64());
-    println!("  ratio server/raw          {ratio:>10.2}  (target >= 0.5: {})", verdict(ratio >= 0.5));
+    println!(
+        "  ratio server/raw          {ratio:>10.2}  (target >= 0.5: {})",
+        verdict(ratio >= 0.5)
+    );
     println!(
         "    (raw INSERTs alone, row values built beforehand: {insert_only:.0} orders/s, ratio {:.2})",
         first / insert_only
     );
-    println!("  server, duplicate replay  {dup:>10.0} orders/s  ({:.2}s, median of 3)", r.duplicate.as_secs_f64());
-    println!("  ratio duplicate/first     {dup_ratio:>10.2}  (target >= 3: {})", verdict(dup_ratio >= 3.0));
-    Outcome { ratio_ok: ratio >= 0.5, dup_ok: dup_ratio >= 3.0 }
+    println!(
+        "  server, duplicate replay  {dup:>10.0} orders/s  ({:.2}s, median of 3)",
+        r.duplicate.as_secs_f64()
+    );
+    println!(
+        "  ratio duplicate/first     {dup_ratio:>10.2}  (target >= 3: {})",
+        verdict(dup_ratio >= 3.0)
+    );
+    Outcome {
+        ratio_ok: ratio >= 0.5,
+        dup_ok: dup_ratio >= 3.0,
+    }
 }
 
 async fn postgres_database(base: &str) -> String {
-    let (client, conn) = tokio_postgres::connect(base, tokio_postgres::NoTls).await.expect("connect to postgres");
+    let (client, conn) = tokio_postgres::connect(base, tokio_postgres::NoTls)
+        .await
+        .expect("connect to postgres");
     tokio::spawn(conn);
     let name = format!("tillbook_bench_{}", Uuid::now_v7().simple());
-    client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create database");
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create database");
     let (prefix, _) = base.rsplit_once('/').expect("URL with a database name");
     format!("{prefix}/{name}")
 }
@@ -501,7 +652,10 @@ async fn postgres_database(base: &str) -> String {
 async fn bench(n: usize) -> Vec<Outcome> {
     let t = Instant::now();
     let b = backlog(n);
-    println!("backlog: generated {n} events in {:.1}s", t.elapsed().as_secs_f64());
+    println!(
+        "backlog: generated {n} events in {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
     let terminal = Uuid::now_v7().to_string();
     let mut outcomes = Vec::new();
 
@@ -509,7 +663,11 @@ async fn bench(n: usize) -> Vec<Outcome> {
     let server_url = format!("sqlite:{}", dir.path().join("server.db").display());
     let replays = replay_through_server(&server_url, &b).await;
     let raw_path = dir.path().join("raw.db");
-    drop(tillbook_server::open(&format!("sqlite:{}", raw_path.display())).await.expect("schema of the raw database"));
+    drop(
+        tillbook_server::open(&format!("sqlite:{}", raw_path.display()))
+            .await
+            .expect("schema of the raw database"),
+    );
     let raw = tokio::task::block_in_place(|| raw_sqlite(&raw_path, &terminal, &b));
     outcomes.push(report("sqlite", n, &replays, &raw));
 
@@ -517,22 +675,33 @@ async fn bench(n: usize) -> Vec<Outcome> {
         Ok(base) => {
             let replays = replay_through_server(&postgres_database(&base).await, &b).await;
             let raw_url = postgres_database(&base).await;
-            drop(tillbook_server::open(&raw_url).await.expect("schema of the raw database"));
+            drop(
+                tillbook_server::open(&raw_url)
+                    .await
+                    .expect("schema of the raw database"),
+            );
             let raw = raw_postgres(&raw_url, &terminal, &b).await;
             outcomes.push(report("postgres", n, &replays, &raw));
         }
-        Err(_) => println!("backlog [postgres]: skipped ({PG_ENV} not set; run under scripts/with-postgres.sh)"),
+        Err(_) => println!(
+            "backlog [postgres]: skipped ({PG_ENV} not set; run under scripts/with-postgres.sh)"
+        ),
     }
     outcomes
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick") || std::env::var("TILLBOOK_BENCH_QUICK").is_ok_and(|v| v == "1");
+    let quick = std::env::args().any(|a| a == "--quick")
+        || std::env::var("TILLBOOK_BENCH_QUICK").is_ok_and(|v| v == "1");
     let n = std::env::var("TILLBOOK_BENCH_ORDERS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(if quick { 2_000 } else { 100_000 });
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let outcomes = rt.block_on(bench(n));
     let missed = outcomes.iter().filter(|o| !o.ratio_ok || !o.dup_ok).count();
     if missed > 0 {

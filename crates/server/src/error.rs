@@ -46,6 +46,21 @@ pub enum Error {
     MethodNotAllowed,
     #[error("unknown sku {0}")]
     UnknownSku(String),
+    #[error("the terminal belongs to store {own}, not {claimed}")]
+    ForbiddenStore { own: String, claimed: String },
+    #[error("no store has the code {0:?}")]
+    UnknownStore(String),
+    #[error("a store with the code {0:?} already exists")]
+    StoreExists(String),
+    #[error("store {store} already has a terminal with the code {code:?}")]
+    TerminalCodeTaken { store: String, code: String },
+    #[error("the reference {order_ref:?} is held by several orders: {}", order_ids.join(", "))]
+    AmbiguousOrderRef {
+        order_ref: String,
+        order_ids: Vec<String>,
+    },
+    /// A transient storage fault (connection lost, lock or serialization timeout, deadlock,
+    /// database busy): 503, the client retries. Any other storage error is [`Error::Internal`].
     #[error("storage unavailable: {0}")]
     Storage(String),
     #[error("internal error: {0}")]
@@ -75,6 +90,11 @@ impl Error {
             Error::NoRoute(_) => "not_found",
             Error::MethodNotAllowed => "method_not_allowed",
             Error::UnknownSku(_) => "unknown_sku",
+            Error::ForbiddenStore { .. } => "forbidden_store",
+            Error::UnknownStore(_) => "unknown_store",
+            Error::StoreExists(_) => "store_exists",
+            Error::TerminalCodeTaken { .. } => "terminal_code_taken",
+            Error::AmbiguousOrderRef { .. } => "ambiguous_order_ref",
             Error::Storage(_) => "storage_unavailable",
             Error::Internal(_) => "internal",
         }
@@ -86,8 +106,13 @@ impl Error {
             Error::Unauthorized | Error::InvalidToken | Error::InvalidEnrollmentCode => {
                 StatusCode::UNAUTHORIZED
             }
-            Error::Forbidden(_) | Error::TerminalMismatch { .. } => StatusCode::FORBIDDEN,
-            Error::EnrollmentCodeUsed => StatusCode::CONFLICT,
+            Error::Forbidden(_) | Error::TerminalMismatch { .. } | Error::ForbiddenStore { .. } => {
+                StatusCode::FORBIDDEN
+            }
+            Error::EnrollmentCodeUsed
+            | Error::StoreExists(_)
+            | Error::TerminalCodeTaken { .. }
+            | Error::AmbiguousOrderRef { .. } => StatusCode::CONFLICT,
             Error::UnsupportedProtocol { .. }
             | Error::MalformedJson(_)
             | Error::InvalidQuery(_)
@@ -95,7 +120,8 @@ impl Error {
             Error::InvalidBody(_)
             | Error::PayloadMismatch(_)
             | Error::PayloadHashInvalid(_)
-            | Error::UnknownSku(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            | Error::UnknownSku(_)
+            | Error::UnknownStore(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::NotFound { .. } | Error::NoRoute(_) => StatusCode::NOT_FOUND,

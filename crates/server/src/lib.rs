@@ -15,6 +15,9 @@
 //! # Ok(()) }
 //! ```
 
+// The OpenAPI document's schemas are one large `json!` literal.
+#![recursion_limit = "256"]
+
 pub mod error;
 pub mod http;
 pub mod secret;

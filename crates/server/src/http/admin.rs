@@ -1,4 +1,6 @@
-//! Back-office handlers: terminals, catalog, stock, orders, alerts. Admin token only.
+//! Back-office handlers: stores, terminals, catalog, stock, orders, alerts. Admin token only
+//! (a terminal's token is 403 `forbidden`). Listings take `?store=CODE` (absent: every
+//! store; unknown: 422 `unknown_store`).
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -7,17 +9,45 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tillbook_protocol::catalog::ProductRecord;
-use tillbook_protocol::sync::{CreateTerminal, TerminalCreated};
+use tillbook_protocol::sync::{CreateStore, CreateTerminal, StoreInfo, TerminalCreated};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::http::extract::{Admin, ApiJson};
 use crate::http::AppState;
 use crate::secret::{hash_enrollment_code, new_enrollment_code};
-use crate::service::backoffice::{parse_cursor, DEFAULT_ORDERS, MAX_ORDERS};
+use crate::service::orders::{DEFAULT_ORDERS, MAX_ORDERS};
 use crate::service::{
-    AdjustRequest, Adjusted, Alerts, CatalogUpserted, OrderDetail, OrderPage, StockList,
+    AdjustRequest, Adjusted, Alerts, CatalogUpserted, OrderDetail, OrderPage, OrdersCursor,
+    StockList,
 };
+
+/// `?store=CODE`: one store's rows only.
+#[derive(Debug, Deserialize)]
+pub struct StoreQuery {
+    store: Option<String>,
+}
+
+fn store_query(
+    query: std::result::Result<Query<StoreQuery>, QueryRejection>,
+) -> Result<Option<String>> {
+    let Query(q) = query.map_err(|e| Error::InvalidQuery(e.body_text()))?;
+    Ok(q.store)
+}
+
+pub async fn create_store(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiJson(body): ApiJson<CreateStore>,
+) -> Result<(StatusCode, Json<StoreInfo>)> {
+    let created = state.store.create_store(&body.code, &body.name).await?;
+    tracing::info!(store = %created.code, "store created");
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+pub async fn stores(State(state): State<AppState>, _: Admin) -> Result<Json<Value>> {
+    Ok(Json(json!({"stores": state.store.stores().await?})))
+}
 
 pub async fn create_terminal(
     State(state): State<AppState>,
@@ -26,22 +56,31 @@ pub async fn create_terminal(
 ) -> Result<(StatusCode, Json<TerminalCreated>)> {
     let terminal_id = Uuid::now_v7();
     let code = new_enrollment_code();
-    state
+    let created = state
         .store
-        .create_terminal(terminal_id, &body.name, &hash_enrollment_code(&code))
+        .create_terminal(
+            terminal_id,
+            &body.name,
+            &hash_enrollment_code(&code),
+            body.store.as_deref(),
+            body.terminal_code.as_deref(),
+        )
         .await?;
-    tracing::info!(terminal = %terminal_id, "terminal created");
+    tracing::info!(terminal = %terminal_id, store = %created.store, "terminal created");
     Ok((
         StatusCode::CREATED,
         Json(TerminalCreated {
             terminal_id,
             enrollment_code: code,
+            store: created.store,
+            terminal_code: created.terminal_code,
         }),
     ))
 }
 
 fn path_text(path: std::result::Result<Path<String>, PathRejection>) -> Result<String> {
-    path.map(|Path(p)| p).map_err(|e| Error::InvalidQuery(e.body_text()))
+    path.map(|Path(p)| p)
+        .map_err(|e| Error::InvalidQuery(e.body_text()))
 }
 
 fn terminal_id(id: &str) -> Result<Uuid> {
@@ -59,12 +98,20 @@ pub async fn revoke_terminal(
     Ok(Json(json!({"terminal_id": id, "revoked": true})))
 }
 
-pub async fn terminals(State(state): State<AppState>, _: Admin) -> Result<Json<Value>> {
-    Ok(Json(json!({"terminals": state.store.terminals().await?})))
+pub async fn terminals(
+    State(state): State<AppState>,
+    _: Admin,
+    query: std::result::Result<Query<StoreQuery>, QueryRejection>,
+) -> Result<Json<Value>> {
+    let store = store_query(query)?;
+    Ok(Json(
+        json!({"terminals": state.store.terminals(store.as_deref()).await?}),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
 pub struct OrdersQuery {
+    store: Option<String>,
     limit: Option<u32>,
     after: Option<String>,
 }
@@ -81,21 +128,29 @@ pub async fn orders(
             "limit must be 1 to {MAX_ORDERS}"
         )));
     }
-    let after = parse_cursor(q.after.as_deref())?;
-    Ok(Json(state.store.orders(limit, after).await?))
+    let after = OrdersCursor::parse(q.after.as_deref().unwrap_or(""))?;
+    Ok(Json(
+        state.store.orders(q.store.as_deref(), limit, after).await?,
+    ))
 }
 
+/// `GET /v1/admin/orders/{id}`: an order id, or a reference held by one order only.
 pub async fn order(
     State(state): State<AppState>,
     _: Admin,
     path: std::result::Result<Path<String>, PathRejection>,
 ) -> Result<Json<OrderDetail>> {
-    let order_ref = path_text(path)?;
-    Ok(Json(state.store.order(&order_ref).await?))
+    let id = path_text(path)?;
+    Ok(Json(state.store.order(&id).await?))
 }
 
-pub async fn stock(State(state): State<AppState>, _: Admin) -> Result<Json<StockList>> {
-    Ok(Json(state.store.stock().await?))
+pub async fn stock(
+    State(state): State<AppState>,
+    _: Admin,
+    query: std::result::Result<Query<StoreQuery>, QueryRejection>,
+) -> Result<Json<StockList>> {
+    let store = store_query(query)?;
+    Ok(Json(state.store.stock(store.as_deref()).await?))
 }
 
 pub async fn adjust_stock(
@@ -106,8 +161,13 @@ pub async fn adjust_stock(
     Ok(Json(state.store.adjust_stock(body).await?))
 }
 
-pub async fn alerts(State(state): State<AppState>, _: Admin) -> Result<Json<Alerts>> {
-    Ok(Json(state.store.alerts().await?))
+pub async fn alerts(
+    State(state): State<AppState>,
+    _: Admin,
+    query: std::result::Result<Query<StoreQuery>, QueryRejection>,
+) -> Result<Json<Alerts>> {
+    let store = store_query(query)?;
+    Ok(Json(state.store.alerts(store.as_deref()).await?))
 }
 
 /// `PUT /v1/admin/catalog` body.

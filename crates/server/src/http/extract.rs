@@ -109,16 +109,21 @@ where
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
-        let state = AppState::from_ref(state);
-        let token = bearer(&parts.headers)?;
-        if secrets_equal(token, &state.admin_token) {
-            return Ok(Admin);
-        }
-        match state.store.terminal_for_token(&hash_secret(token)).await? {
-            Some(_) => Err(Error::Forbidden(
-                "terminal tokens cannot use the back-office API",
-            )),
-            None => Err(Error::InvalidToken),
-        }
+        admin_check(&AppState::from_ref(state), &parts.headers).await
+    }
+}
+
+/// The admin token, or why not: no token 401, a terminal's token (revoked too) 403
+/// `forbidden`, anything else 401 `invalid_token`.
+pub async fn admin_check(state: &AppState, headers: &HeaderMap) -> Result<Admin> {
+    let token = bearer(headers)?;
+    if secrets_equal(token, &state.admin_token) {
+        return Ok(Admin);
+    }
+    match state.store.terminal_for_token(&hash_secret(token)).await? {
+        Some(_) => Err(Error::Forbidden(
+            "terminal tokens cannot use the back-office API",
+        )),
+        None => Err(Error::InvalidToken),
     }
 }

@@ -45,6 +45,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sync/push", post(sync::push))
         .route("/v1/sync/pull", post(sync::pull))
         .route(
+            "/v1/admin/stores",
+            post(admin::create_store).get(admin::stores),
+        )
+        .route(
             "/v1/admin/terminals",
             post(admin::create_terminal).get(admin::terminals),
         )
@@ -53,7 +57,7 @@ pub fn router(state: AppState) -> Router {
             post(admin::revoke_terminal),
         )
         .route("/v1/admin/orders", get(admin::orders))
-        .route("/v1/admin/orders/{order_ref}", get(admin::order))
+        .route("/v1/admin/orders/{id}", get(admin::order))
         .route("/v1/admin/stock", get(admin::stock))
         .route("/v1/admin/stock/adjust", post(admin::adjust_stock))
         .route("/v1/admin/alerts", get(admin::alerts))
@@ -82,7 +86,19 @@ pub async fn serve_until(
         .await
 }
 
-async fn no_route(method: Method, uri: Uri) -> Error {
+/// An unknown route; under `/v1/admin` the admin token is checked first (a terminal's token
+/// is 403 there whatever the path).
+async fn no_route(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: axum::http::HeaderMap,
+) -> Error {
+    if uri.path().starts_with("/v1/admin") {
+        if let Err(e) = extract::admin_check(&state, &headers).await {
+            return e;
+        }
+    }
     Error::NoRoute(format!("{method} {}", uri.path()))
 }
 

@@ -62,9 +62,27 @@ const ROUTES: &[Route] = &[
         "PullResponse",
     ),
     (
+        "/v1/admin/stores",
+        "post",
+        "Create a store of the chain (409 store_exists)",
+        "admin",
+        Some("CreateStore"),
+        "201",
+        "StoreInfo",
+    ),
+    (
+        "/v1/admin/stores",
+        "get",
+        "The chain's stores",
+        "admin",
+        None,
+        "200",
+        "Stores",
+    ),
+    (
         "/v1/admin/terminals",
         "post",
-        "Create a terminal and its one-time enrolment code",
+        "Create a terminal in a store (default `main`) with a terminal code unique there (given, or the first free T01, T02, …) and its one-time enrolment code",
         "admin",
         Some("CreateTerminal"),
         "201",
@@ -73,7 +91,7 @@ const ROUTES: &[Route] = &[
     (
         "/v1/admin/terminals",
         "get",
-        "Terminals and their sync health",
+        "Terminals with their store, code and sync health (`?store=CODE`)",
         "admin",
         None,
         "200",
@@ -91,25 +109,25 @@ const ROUTES: &[Route] = &[
     (
         "/v1/admin/orders",
         "get",
-        "Orders in the order received, paged by `limit` (1..1000) and `after`",
+        "Orders of one store (`?store=CODE`) or of every store, paged by `limit` (1..1000) and the opaque cursor `after` (one feed position per store)",
         "admin",
         None,
         "200",
         "OrderPage",
     ),
     (
-        "/v1/admin/orders/{order_ref}",
+        "/v1/admin/orders/{id}",
         "get",
-        "One order with its lines and events",
+        "One order with its lines and events, by order id or by a reference (409 ambiguous_order_ref when several orders hold it)",
         "admin",
         None,
         "200",
-        "Object",
+        "OrderDetail",
     ),
     (
         "/v1/admin/stock",
         "get",
-        "On-hand per SKU and location",
+        "On-hand per store, SKU and location (`?store=CODE`)",
         "admin",
         None,
         "200",
@@ -118,7 +136,7 @@ const ROUTES: &[Route] = &[
     (
         "/v1/admin/stock/adjust",
         "post",
-        "Receiving, adjustment (delta) or count (sets on-hand)",
+        "Receiving, adjustment (delta) or count (a baseline at the server's now) in a store (default `main`)",
         "admin",
         Some("AdjustRequest"),
         "200",
@@ -127,11 +145,11 @@ const ROUTES: &[Route] = &[
     (
         "/v1/admin/alerts",
         "get",
-        "Shortages, unique-item conflicts and rejected events",
+        "Shortages, unique-item conflicts and rejected events (`?store=CODE`)",
         "admin",
         None,
         "200",
-        "Object",
+        "Alerts",
     ),
     (
         "/v1/admin/catalog",
@@ -181,6 +199,13 @@ fn operation(
         params.push(json!({"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}));
         params.push(json!({"name": "after", "in": "query", "required": false, "schema": {"type": "string"}}));
     }
+    if matches!(
+        path,
+        "/v1/admin/orders" | "/v1/admin/terminals" | "/v1/admin/stock" | "/v1/admin/alerts"
+    ) && !summary.starts_with("Create")
+    {
+        params.push(json!({"name": "store", "in": "query", "required": false, "description": "a store's code; absent: every store (unknown: 422 unknown_store)", "schema": {"type": "string"}}));
+    }
     if !params.is_empty() {
         op["parameters"] = Value::Array(params);
     }
@@ -198,32 +223,47 @@ fn schemas() -> Value {
         "Object": {"type": "object"},
         "Error": obj(&["code", "message"], json!({"code": s, "message": s})),
         "Health": obj(&["status"], json!({"status": s, "protocol": i, "backend": s})),
-        "CreateTerminal": obj(&["name"], json!({"name": s})),
-        "TerminalCreated": obj(&["terminal_id", "enrollment_code"], json!({"terminal_id": s, "enrollment_code": s})),
+        "CreateStore": obj(&["code", "name"], json!({"code": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,16}$"}, "name": s})),
+        "StoreInfo": obj(&["code", "name", "created_at"], json!({"code": s, "name": s, "created_at": s})),
+        "Stores": obj(&["stores"], json!({"stores": {"type": "array", "items": schema_ref("StoreInfo")}})),
+        "CreateTerminal": obj(&["name"], json!({"name": s, "store": s, "terminal_code": {"type": "string", "pattern": "^[A-Za-z0-9]{1,16}$"}})),
+        "TerminalCreated": obj(&["terminal_id", "enrollment_code", "store", "terminal_code"], json!({"terminal_id": s, "enrollment_code": s, "store": s, "terminal_code": s})),
         "EnrollRequest": obj(&["enrollment_code"], json!({"enrollment_code": s})),
-        "EnrollResponse": obj(&["terminal_id", "name", "token", "protocol"], json!({"terminal_id": s, "name": s, "token": s, "protocol": i})),
+        "EnrollResponse": obj(&["terminal_id", "name", "token", "protocol", "store", "store_name", "terminal_code"], json!({"terminal_id": s, "name": s, "token": s, "protocol": i, "store": s, "store_name": s, "terminal_code": s})),
         "OutboxEvent": obj(&["seq", "event_id", "kind", "payload", "payload_hash", "created_at"], json!({
             "seq": i, "event_id": s, "kind": s, "payload": {"type": "object"}, "payload_hash": s, "created_at": s})),
         "PushRequest": obj(&["protocol", "terminal_id", "events"], json!({
-            "protocol": i, "terminal_id": s, "events": {"type": "array", "items": schema_ref("OutboxEvent")}})),
+            "protocol": i, "terminal_id": s, "store": {"type": "string", "description": "the terminal's own store or absent (another: 403 forbidden_store)"}, "events": {"type": "array", "items": schema_ref("OutboxEvent")}})),
         "EventResult": obj(&["seq", "event_id", "outcome"], json!({
             "seq": i, "event_id": s, "outcome": {"type": "string", "enum": ["applied", "duplicate", "rejected"]}, "reason": s})),
         "PushResponse": obj(&["last_applied_seq", "results", "gap"], json!({
             "last_applied_seq": i, "results": {"type": "array", "items": schema_ref("EventResult")}, "gap": {"type": "boolean"}})),
+        "PullCursor": obj(&["chain", "store"], json!({"chain": i, "store": i})),
         "PullRequest": obj(&["protocol", "terminal_id", "limit"], json!({
-            "protocol": i, "terminal_id": s, "cursor": {"type": "integer", "nullable": true}, "limit": i})),
+            "protocol": i, "terminal_id": s, "store": {"type": "string", "description": "the terminal's own store or absent (another: 403 forbidden_store)"},
+            "cursor": {"allOf": [schema_ref("PullCursor")], "nullable": true}, "limit": i})),
         "PullResponse": obj(&["reset", "changes", "cursor", "has_more", "last_applied_seq"], json!({
-            "reset": {"type": "boolean"}, "changes": {"type": "array", "items": {"type": "object", "description": "tagged by `type`: product, stock_level, channel"}},
-            "cursor": i, "has_more": {"type": "boolean"}, "last_applied_seq": i})),
+            "reset": {"type": "boolean"}, "changes": {"type": "array", "items": {"type": "object", "description": "tagged by `type`: product, channel (the chain's log), stock_level, unique_item (the terminal's store's log)"}},
+            "cursor": schema_ref("PullCursor"), "has_more": {"type": "boolean"}, "last_applied_seq": i})),
         "Terminals": obj(&["terminals"], json!({"terminals": {"type": "array", "items": {"type": "object"}}})),
-        "OrderPage": obj(&["orders", "next"], json!({
-            "orders": {"type": "array", "items": obj(&["ref", "terminal_id", "status", "total_q"], json!({
-                "ref": s, "terminal_id": s, "channel": s, "status": s, "currency": s, "total_q": i, "business_date": s, "committed_at": s}))},
-            "next": {"type": "string", "nullable": true}})),
-        "StockList": obj(&["items"], json!({"items": {"type": "array", "items": obj(&["sku", "location", "on_hand"], json!({
-            "sku": s, "location": s, "on_hand": i, "name": s}))}})),
+        "OrderSummary": obj(&["order_id", "ref", "store", "terminal_id", "terminal_code", "terminal_name", "status", "total_q"], json!({
+            "order_id": s, "ref": s, "store": s, "terminal_id": s, "terminal_code": s, "terminal_name": s, "channel": s, "status": s,
+            "currency": s, "subtotal_q": i, "discount_q": i, "total_q": i, "business_date": s, "committed_at": s})),
+        "OrderPage": obj(&["orders", "next", "cursor"], json!({
+            "orders": {"type": "array", "items": schema_ref("OrderSummary")},
+            "next": {"type": "string", "nullable": true, "description": "`after` of the next page; null when no more orders wait now"},
+            "cursor": {"type": "string", "description": "the position after this page, to poll for orders committed since"}})),
+        "OrderDetail": {"allOf": [schema_ref("OrderSummary"), obj(&["lines", "events"], json!({
+            "handle": s, "received_at": s, "lines": {"type": "array", "items": {"type": "object"}}, "events": {"type": "array", "items": {"type": "object"}}}))]},
+        "StockList": obj(&["items"], json!({"items": {"type": "array", "items": obj(&["store", "sku", "location", "on_hand"], json!({
+            "store": s, "sku": s, "location": s, "on_hand": i, "name": s}))}})),
+        "Alerts": obj(&["shortages", "conflicts", "rejected"], json!({
+            "shortages": {"type": "array", "items": {"type": "object"}},
+            "conflicts": {"type": "array", "items": obj(&["store", "sku", "orders", "order_ids"], json!({
+                "store": s, "sku": s, "orders": {"type": "array", "items": s}, "order_ids": {"type": "array", "items": s}}))},
+            "rejected": {"type": "array", "items": {"type": "object"}}})),
         "AdjustRequest": obj(&["sku", "reason"], json!({
-            "sku": s, "location": s, "delta": i, "count": i,
+            "sku": s, "store": s, "location": s, "delta": i, "count": i,
             "reason": {"type": "string", "enum": ["receiving", "adjustment", "count"]}, "note": s})),
         "CatalogBody": obj(&["products"], json!({"products": {"type": "array", "items": obj(&["sku", "name", "price_q"], json!({
             "sku": s, "name": s, "price_q": i, "currency": s, "category": s, "barcodes": {"type": "array", "items": s},

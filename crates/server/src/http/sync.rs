@@ -36,6 +36,9 @@ pub async fn enroll(
         name: enrolled.name,
         token,
         protocol: PROTOCOL_VERSION,
+        store: enrolled.store,
+        store_name: enrolled.store_name,
+        terminal_code: enrolled.terminal_code,
     }))
 }
 

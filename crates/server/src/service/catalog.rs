@@ -6,8 +6,9 @@ use tillbook_protocol::sync::Change;
 
 use crate::error::{Error, Result};
 use crate::params;
-use crate::service::changelog::{channel_key, product_key, ChangeWriter};
+use crate::service::changelog::{channel_key, product_key, ChangeWriter, CHAIN_SCOPE};
 use crate::service::stock::{self, AdjustRequest, DEFAULT_LOCATION};
+use crate::service::stores;
 use crate::storage::sql::{now_text, Tx};
 
 /// The answer to a catalog upsert.
@@ -22,14 +23,14 @@ pub struct CatalogUpserted {
 
 fn validate(p: &ProductRecord) -> Result<()> {
     let bad = |m: &str| Err(Error::InvalidBody(format!("product {:?}: {m}", p.sku)));
-    if p.sku.trim().is_empty() || p.sku.len() > 100 {
-        return bad("sku must be 1 to 100 characters");
+    use tillbook_protocol::limits::{check_text, MAX_CODE, MAX_PRICE_Q, MAX_TEXT};
+    if let Some(why) = check_text("sku", &p.sku, MAX_CODE, false)
+        .or_else(|| check_text("name", &p.name, MAX_TEXT, false))
+    {
+        return bad(&why);
     }
-    if p.name.trim().is_empty() {
-        return bad("name must not be empty");
-    }
-    if p.price_q < 0 {
-        return bad("price_q must not be negative");
+    if !(0..=MAX_PRICE_Q).contains(&p.price_q) {
+        return bad(&format!("price_q must be 0 to {MAX_PRICE_Q}"));
     }
     if let Some(c) = &p.currency {
         if c.len() != 3 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
@@ -48,7 +49,7 @@ pub async fn upsert<T: Tx>(tx: &mut T, products: &[ProductRecord]) -> Result<Cat
             return Err(Error::InvalidBody(format!("sku {:?} appears twice", p.sku)));
         }
     }
-    let mut writer = ChangeWriter::begin(tx).await?;
+    let mut writer = ChangeWriter::begin(tx, CHAIN_SCOPE).await?;
     let (mut changed, mut unchanged) = (0, 0);
     for p in products {
         let body = serde_json::to_string(p).map_err(|e| Error::Internal(e.to_string()))?;
@@ -62,10 +63,11 @@ pub async fn upsert<T: Tx>(tx: &mut T, products: &[ProductRecord]) -> Result<Cat
             }
         }
         tx.exec(
-            "INSERT INTO products (sku, name, price_q, body, updated_at) VALUES ($1, $2, $3, $4, $5) \
+            "INSERT INTO products (sku, name, price_q, body, updated_at, is_unique) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price_q = excluded.price_q, \
-             body = excluded.body, updated_at = excluded.updated_at",
-            params![&p.sku, &p.name, p.price_q, body, now_text()],
+             body = excluded.body, updated_at = excluded.updated_at, is_unique = excluded.is_unique",
+            params![&p.sku, &p.name, p.price_q, body, now_text(), p.unique],
         )
         .await?;
         writer
@@ -88,12 +90,17 @@ pub async fn upsert<T: Tx>(tx: &mut T, products: &[ProductRecord]) -> Result<Cat
     })
 }
 
-/// Logs the default `pos` channel once (safe when two servers start together).
+/// The default store (with every store's log head) and the default `pos` channel, once
+/// (safe when two servers start together).
 pub async fn ensure_defaults<T: Tx>(tx: &mut T) -> Result<()> {
-    let mut writer = ChangeWriter::begin(tx).await?;
+    stores::ensure_default(tx).await?;
+    let mut writer = ChangeWriter::begin(tx, CHAIN_SCOPE).await?;
     let key = channel_key("pos");
     let known = tx
-        .query_opt("SELECT 1 FROM changes WHERE change_key = $1", params![&key])
+        .query_opt(
+            "SELECT 1 FROM changes WHERE scope = $1 AND change_key = $2",
+            params![CHAIN_SCOPE, &key],
+        )
         .await?;
     if known.is_none() {
         let change = Change::Channel {
@@ -108,7 +115,7 @@ pub async fn ensure_defaults<T: Tx>(tx: &mut T) -> Result<()> {
 
 pub use tillbook_protocol::catalog::demo_products;
 
-/// Stock each demo SKU starts with at the default location.
+/// Stock each demo SKU starts with at the default location of the default store.
 pub const DEMO_STOCK: i64 = 100;
 
 /// Adds the demo products that are missing and receives their first stock. Idempotent.
@@ -123,6 +130,7 @@ pub async fn seed_demo<T: Tx>(tx: &mut T) -> Result<()> {
     for p in &missing {
         let req = AdjustRequest {
             sku: p.sku.clone(),
+            store: None,
             location: Some(DEFAULT_LOCATION.into()),
             delta: Some(DEMO_STOCK),
             count: None,

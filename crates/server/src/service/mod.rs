@@ -8,29 +8,43 @@ pub mod backoffice;
 pub mod catalog;
 pub mod changelog;
 pub mod events;
+pub mod orders;
 pub mod push;
 pub mod stock;
+pub mod stores;
 pub mod terminals;
+pub mod unique;
+pub mod validate;
 
 use tillbook_protocol::catalog::ProductRecord;
-use tillbook_protocol::sync::{PullRequest, PullResponse, PushRequest, PushResponse};
+use tillbook_protocol::sync::{PullRequest, PullResponse, PushRequest, PushResponse, StoreInfo};
 use uuid::Uuid;
 
 use crate::error::Result;
 use crate::storage::sql::Tx;
 
-pub use backoffice::{Alerts, OrderDetail, OrderPage, StockList};
+pub use backoffice::{Alerts, StockList};
 pub use catalog::CatalogUpserted;
+pub use orders::{OrderDetail, OrderPage, OrdersCursor};
 pub use stock::{AdjustRequest, Adjusted};
-pub use terminals::{Enrolled, TerminalInfo};
+pub use terminals::{Created, Enrolled, TerminalInfo};
 
 /// One unit of work, run in one transaction.
 #[derive(Debug, Clone)]
 pub enum Op {
+    CreateStore {
+        code: String,
+        name: String,
+    },
+    ListStores,
     CreateTerminal {
         terminal_id: Uuid,
         name: String,
         code_hash: String,
+        /// The store's code; the default store when `None`.
+        store: Option<String>,
+        /// The terminal code; the first free `T01`, `T02`, … when `None`.
+        terminal_code: Option<String>,
     },
     Enroll {
         code_hash: String,
@@ -39,7 +53,9 @@ pub enum Op {
     RevokeTerminal {
         terminal_id: Uuid,
     },
-    ListTerminals,
+    ListTerminals {
+        store: Option<String>,
+    },
     /// Which terminal a token belongs to, if any (revoked ones included).
     TerminalForToken {
         token_hash: String,
@@ -57,16 +73,22 @@ pub enum Op {
     },
     AdjustStock(AdjustRequest),
     ListOrders {
+        store: Option<String>,
         limit: u32,
-        after: Option<i64>,
+        after: OrdersCursor,
     },
+    /// One order by its order id, or by a reference held by one order only.
     GetOrder {
-        order_ref: String,
+        id: String,
     },
-    ListStock,
-    Alerts,
+    ListStock {
+        store: Option<String>,
+    },
+    Alerts {
+        store: Option<String>,
+    },
     SeedDemo,
-    /// Logs the default channel settings if they are not logged yet (run at start-up).
+    /// The default store, every store's log head and the default channel (run at start-up).
     EnsureDefaults,
 }
 
@@ -75,12 +97,13 @@ impl Op {
     pub fn read_only(&self) -> bool {
         matches!(
             self,
-            Op::ListTerminals
+            Op::ListStores
+                | Op::ListTerminals { .. }
                 | Op::TerminalForToken { .. }
                 | Op::ListOrders { .. }
                 | Op::GetOrder { .. }
-                | Op::ListStock
-                | Op::Alerts
+                | Op::ListStock { .. }
+                | Op::Alerts { .. }
         )
     }
 }
@@ -89,6 +112,9 @@ impl Op {
 #[derive(Debug, Clone)]
 pub enum Reply {
     Done,
+    Store(StoreInfo),
+    Stores(Vec<StoreInfo>),
+    TerminalCreated(Created),
     Enrolled(Enrolled),
     Terminals(Vec<TerminalInfo>),
     TerminalForToken(Option<Uuid>),
@@ -105,14 +131,25 @@ pub enum Reply {
 /// Runs an op inside the caller's open transaction.
 pub async fn execute<T: Tx>(tx: &mut T, op: Op) -> Result<Reply> {
     Ok(match op {
+        Op::CreateStore { code, name } => Reply::Store(stores::create(tx, &code, &name).await?),
+        Op::ListStores => Reply::Stores(stores::list(tx).await?),
         Op::CreateTerminal {
             terminal_id,
             name,
             code_hash,
-        } => {
-            terminals::create(tx, terminal_id, &name, &code_hash).await?;
-            Reply::Done
-        }
+            store,
+            terminal_code,
+        } => Reply::TerminalCreated(
+            terminals::create(
+                tx,
+                terminal_id,
+                &name,
+                &code_hash,
+                store.as_deref(),
+                terminal_code.as_deref(),
+            )
+            .await?,
+        ),
         Op::Enroll {
             code_hash,
             token_hash,
@@ -121,7 +158,9 @@ pub async fn execute<T: Tx>(tx: &mut T, op: Op) -> Result<Reply> {
             terminals::revoke(tx, terminal_id).await?;
             Reply::Done
         }
-        Op::ListTerminals => Reply::Terminals(terminals::list(tx).await?),
+        Op::ListTerminals { store } => {
+            Reply::Terminals(terminals::list(tx, store.as_deref()).await?)
+        }
         Op::TerminalForToken { token_hash } => {
             Reply::TerminalForToken(terminals::for_token(tx, &token_hash).await?)
         }
@@ -137,14 +176,14 @@ pub async fn execute<T: Tx>(tx: &mut T, op: Op) -> Result<Reply> {
             Reply::CatalogUpserted(catalog::upsert(tx, &products).await?)
         }
         Op::AdjustStock(request) => Reply::Adjusted(stock::adjust(tx, &request).await?),
-        Op::ListOrders { limit, after } => {
-            Reply::Orders(backoffice::list_orders(tx, limit, after).await?)
-        }
-        Op::GetOrder { order_ref } => {
-            Reply::Order(Box::new(backoffice::order_detail(tx, &order_ref).await?))
-        }
-        Op::ListStock => Reply::Stock(backoffice::stock(tx).await?),
-        Op::Alerts => Reply::Alerts(backoffice::alerts(tx).await?),
+        Op::ListOrders {
+            store,
+            limit,
+            after,
+        } => Reply::Orders(orders::list(tx, store.as_deref(), limit, &after).await?),
+        Op::GetOrder { id } => Reply::Order(Box::new(orders::detail(tx, &id).await?)),
+        Op::ListStock { store } => Reply::Stock(backoffice::stock(tx, store.as_deref()).await?),
+        Op::Alerts { store } => Reply::Alerts(backoffice::alerts(tx, store.as_deref()).await?),
         Op::SeedDemo => {
             catalog::seed_demo(tx).await?;
             Reply::Done

@@ -1,7 +1,11 @@
 //! Push: a page of outbox rows applied in one transaction, exactly once (rules 4 to 7).
 //!
 //! The terminal's row is locked first, so pages of one terminal are applied one after
-//! another even across server replicas. For each row: `seq <= last` is a duplicate (checked
+//! another even across server replicas; then, when the page brings new rows, its store's
+//! change-log head (scope `store:<id>`), which numbers the store's log entries and its
+//! orders' feed positions in commit order. Pushes into different stores take different
+//! locks and never wait on each other. Whatever a page carries lands in the terminal's own
+//! store. For each row: `seq <= last` is a duplicate (checked
 //! against the stored inbox row: another payload is a 422 for the whole page), `seq = last+1`
 //! is applied or rejected and recorded in the inbox, `seq > last+1` stops the page as a gap.
 //!
@@ -17,10 +21,10 @@ use tillbook_protocol::{canonical_json, payload_hash};
 
 use crate::error::{Error, Result};
 use crate::params;
-use crate::service::changelog::{check_protocol, ChangeWriter};
-use crate::service::events;
-use crate::service::stock::StockBatch;
-use crate::service::terminals::{authenticate, ensure_same, to_i64};
+use crate::service::changelog::{check_protocol, store_scope, ChangeWriter};
+use crate::service::events::{self, Finished};
+use crate::service::terminals::{authenticate, ensure_same, to_i64, Authed};
+use crate::service::{stores, unique};
 use crate::storage::sql::{now_text, query_keys, Row, Rows, Tx, Val};
 
 /// Most rows one push may carry.
@@ -53,6 +57,7 @@ fn check_page(events: &[OutboxEvent]) -> Result<()> {
 }
 
 const INBOX_COLUMNS: &[&str] = &[
+    "store_id",
     "terminal_id",
     "seq",
     "event_id",
@@ -96,8 +101,9 @@ struct Run {
     results: Vec<EventResult>,
     last: u64,
     rejected: i64,
-    /// The stock sums, for the stock levels (the ledger rows are written).
-    stock: StockBatch,
+    /// The stock movements and unique items for the store's log (the ledger rows are
+    /// written), and the last feed position taken.
+    finished: Option<Finished>,
 }
 
 /// Applies the rows that continue the cursor, in seq order, with their inbox rows.
@@ -109,10 +115,12 @@ struct Run {
 /// then rolls back and runs it checked.
 async fn apply_run<T: Tx>(
     tx: &mut T,
-    terminal: uuid::Uuid,
+    authed: &Authed,
+    feed: i64,
     new: &[Fresh],
     checked: bool,
 ) -> Result<Option<Run>> {
+    let terminal = authed.id;
     let used: HashMap<String, Row> = if checked {
         let ids: Vec<Val> = new.iter().map(|f| Val::from(f.event_id)).collect();
         query_keys(
@@ -131,14 +139,15 @@ async fn apply_run<T: Tx>(
         HashMap::new()
     };
     let payloads = new.iter().filter_map(|f| f.decoded.as_ref().ok());
-    let mut page = events::Page::prefetch(tx, terminal, payloads, checked).await?;
+    let mut page =
+        events::Page::prefetch(tx, terminal, authed.store_id, feed, payloads, checked).await?;
     let mut inbox = Rows::new("inbox", INBOX_COLUMNS);
     let received_at = now_text();
     let mut run = Run {
         results: Vec::with_capacity(new.len()),
         last: 0,
         rejected: 0,
-        stock: StockBatch::default(),
+        finished: None,
     };
     for f in new {
         if f.computed != f.claimed_hash {
@@ -170,7 +179,7 @@ async fn apply_run<T: Tx>(
                 row.i64(2)?
             )));
         }
-        let verdict = events::apply(tx, terminal, f.event_id, &f.decoded, &mut page).await?;
+        let verdict = events::apply(tx, f.event_id, &f.decoded, &mut page).await?;
         if page.conflict() {
             return Ok(None);
         }
@@ -180,6 +189,7 @@ async fn apply_run<T: Tx>(
             "applied"
         };
         inbox.push([
+            Val::from(authed.store_id),
             Val::from(terminal),
             Val::from(to_i64(f.seq)?),
             Val::from(f.event_id),
@@ -206,10 +216,10 @@ async fn apply_run<T: Tx>(
         });
         run.last = f.seq;
     }
-    let Some(stock) = page.finish(tx).await? else {
+    let Some(finished) = page.finish(tx).await? else {
         return Ok(None);
     };
-    run.stock = stock;
+    run.finished = Some(finished);
     if checked {
         inbox.flush(tx).await?;
     } else if !inbox.flush_new(tx, "event_id").await? {
@@ -222,6 +232,7 @@ pub async fn push<T: Tx>(tx: &mut T, token_hash: &str, req: PushRequest) -> Resu
     check_protocol(req.protocol)?;
     let authed = authenticate(tx, token_hash, true).await?;
     ensure_same(&authed, req.terminal_id)?;
+    stores::ensure_own(tx, authed.store_id, req.store.as_deref()).await?;
     check_page(&req.events)?;
     let terminal = authed.id;
     let mut last = authed.last_applied_seq;
@@ -265,13 +276,16 @@ pub async fn push<T: Tx>(tx: &mut T, token_hash: &str, req: PushRequest) -> Resu
 
     if !new.is_empty() {
         let new: Vec<Fresh> = new.into_iter().map(fresh).collect();
+        // The store's lock before the savepoint (a lock taken after one may be lost when it
+        // is rolled back), held to commit: feed positions and log versions in commit order.
+        let mut writer = ChangeWriter::begin(tx, &store_scope(authed.store_id)).await?;
         // Optimistic first; if a key it brings is taken, undone and applied checked.
         tx.exec("SAVEPOINT push_run", params![]).await?;
-        let applied = match apply_run(tx, terminal, &new, false).await? {
+        let applied = match apply_run(tx, &authed, writer.feed(), &new, false).await? {
             Some(applied) => applied,
             None => {
                 tx.exec("ROLLBACK TO SAVEPOINT push_run", params![]).await?;
-                apply_run(tx, terminal, &new, true)
+                apply_run(tx, &authed, writer.feed(), &new, true)
                     .await?
                     .ok_or_else(|| Error::Internal("a checked page found a key taken".into()))?
             }
@@ -279,11 +293,14 @@ pub async fn push<T: Tx>(tx: &mut T, token_hash: &str, req: PushRequest) -> Resu
         results.extend(applied.results);
         last = applied.last;
         rejected = applied.rejected;
-        if !applied.stock.is_empty() {
-            let mut writer = ChangeWriter::begin(tx).await?;
-            applied.stock.flush(tx, &mut writer).await?;
-            writer.finish(tx).await?;
+        if let Some(finished) = applied.finished {
+            writer.set_feed(finished.feed);
+            if !finished.stock.is_empty() {
+                finished.stock.flush(tx, &mut writer).await?;
+            }
+            unique::log(tx, &mut writer, authed.store_id, finished.unique_touched).await?;
         }
+        writer.finish(tx).await?;
     }
 
     tx.exec(

@@ -12,13 +12,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use tillbook_protocol::catalog::ProductRecord;
-use tillbook_protocol::sync::{PullRequest, PullResponse, PushRequest, PushResponse};
+use tillbook_protocol::sync::{PullRequest, PullResponse, PushRequest, PushResponse, StoreInfo};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::service::{
-    AdjustRequest, Adjusted, Alerts, CatalogUpserted, Enrolled, Op, OrderDetail, OrderPage, Reply,
-    StockList, TerminalInfo,
+    AdjustRequest, Adjusted, Alerts, CatalogUpserted, Created, Enrolled, Op, OrderDetail,
+    OrderPage, OrdersCursor, Reply, StockList, TerminalInfo,
 };
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -33,7 +33,7 @@ pub trait Storage: Send + Sync + 'static {
 }
 
 /// Opens the database named by a URL (`sqlite:PATH` or `postgres://…`), migrates it and
-/// logs the default channel.
+/// ensures the defaults (the `main` store, the log heads, the `pos` channel).
 pub async fn open(url: &str) -> Result<Store> {
     let storage: Arc<dyn Storage> =
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -73,18 +73,36 @@ impl Store {
         self.0.run(op).await
     }
 
+    pub async fn create_store(&self, code: &str, name: &str) -> Result<StoreInfo> {
+        let op = Op::CreateStore {
+            code: code.into(),
+            name: name.into(),
+        };
+        expect!(self.run(op).await?, Store)
+    }
+
+    pub async fn stores(&self) -> Result<Vec<StoreInfo>> {
+        expect!(self.run(Op::ListStores).await?, Stores)
+    }
+
+    /// Creates a terminal in `store` (the default store when `None`) with `terminal_code`
+    /// (the first free `T01`, `T02`, … when `None`).
     pub async fn create_terminal(
         &self,
         terminal_id: Uuid,
         name: &str,
         code_hash: &str,
-    ) -> Result<()> {
+        store: Option<&str>,
+        terminal_code: Option<&str>,
+    ) -> Result<Created> {
         let op = Op::CreateTerminal {
             terminal_id,
             name: name.into(),
             code_hash: code_hash.into(),
+            store: store.map(str::to_string),
+            terminal_code: terminal_code.map(str::to_string),
         };
-        self.run(op).await.map(|_| ())
+        expect!(self.run(op).await?, TerminalCreated)
     }
 
     pub async fn enroll(&self, code_hash: &str, token_hash: &str) -> Result<Enrolled> {
@@ -101,8 +119,12 @@ impl Store {
             .map(|_| ())
     }
 
-    pub async fn terminals(&self) -> Result<Vec<TerminalInfo>> {
-        expect!(self.run(Op::ListTerminals).await?, Terminals)
+    /// Terminals of one store (its code) or of every store (`None`).
+    pub async fn terminals(&self, store: Option<&str>) -> Result<Vec<TerminalInfo>> {
+        let op = Op::ListTerminals {
+            store: store.map(str::to_string),
+        };
+        expect!(self.run(op).await?, Terminals)
     }
 
     pub async fn terminal_for_token(&self, token_hash: &str) -> Result<Option<Uuid>> {
@@ -148,27 +170,38 @@ impl Store {
         expect!(self.run(Op::AdjustStock(request)).await?, Adjusted)
     }
 
-    pub async fn orders(&self, limit: u32, after: Option<i64>) -> Result<OrderPage> {
-        expect!(self.run(Op::ListOrders { limit, after }).await?, Orders)
+    /// A page of orders of one store (its code) or of every store, after a cursor.
+    pub async fn orders(
+        &self,
+        store: Option<&str>,
+        limit: u32,
+        after: OrdersCursor,
+    ) -> Result<OrderPage> {
+        let op = Op::ListOrders {
+            store: store.map(str::to_string),
+            limit,
+            after,
+        };
+        expect!(self.run(op).await?, Orders)
     }
 
-    pub async fn order(&self, order_ref: &str) -> Result<OrderDetail> {
-        expect!(
-            self.run(Op::GetOrder {
-                order_ref: order_ref.into()
-            })
-            .await?,
-            Order
-        )
-        .map(|o| *o)
+    /// One order by its order id, or by a reference held by one order only.
+    pub async fn order(&self, id: &str) -> Result<OrderDetail> {
+        expect!(self.run(Op::GetOrder { id: id.into() }).await?, Order).map(|o| *o)
     }
 
-    pub async fn stock(&self) -> Result<StockList> {
-        expect!(self.run(Op::ListStock).await?, Stock)
+    pub async fn stock(&self, store: Option<&str>) -> Result<StockList> {
+        let op = Op::ListStock {
+            store: store.map(str::to_string),
+        };
+        expect!(self.run(op).await?, Stock)
     }
 
-    pub async fn alerts(&self) -> Result<Alerts> {
-        expect!(self.run(Op::Alerts).await?, Alerts)
+    pub async fn alerts(&self, store: Option<&str>) -> Result<Alerts> {
+        let op = Op::Alerts {
+            store: store.map(str::to_string),
+        };
+        expect!(self.run(op).await?, Alerts)
     }
 
     pub async fn seed_demo(&self) -> Result<()> {

@@ -1,8 +1,8 @@
 //! The PostgreSQL backend: tokio-postgres with a deadpool pool, plain SQL only.
 //!
 //! Ops run in READ COMMITTED transactions and serialise where they must with row locks
-//! (`SELECT … FOR UPDATE` on the terminal's row for its pushes, on the `changelog_head` row
-//! for change-log versions). Serialization failures, deadlocks and unique-key races are
+//! (`SELECT … FOR UPDATE` on the terminal's row for its pushes, on a scope's `log_heads` row
+//! for that change log's versions and its store's order feed). Serialization failures, deadlocks and unique-key races are
 //! retried a bounded number of times; the server keeps no state of its own, so any number of
 //! server processes can share one database.
 
@@ -19,7 +19,10 @@ use crate::service::{self, Op, Reply};
 use crate::storage::sql::{now_text, Row, Tx, Val};
 use crate::storage::{BoxFuture, Storage};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../../migrations/postgres/0002_stores.sql")),
+];
 
 /// Attempts per op when the database asks for a retry.
 const MAX_ATTEMPTS: u32 = 8;
@@ -28,8 +31,40 @@ pub struct PgStorage {
     pool: Pool,
 }
 
-fn storage_err(e: impl std::fmt::Display) -> Error {
-    Error::Storage(format!("postgres: {e}"))
+/// Whether a SQLSTATE names a transient fault: connection exceptions (class 08), insufficient
+/// resources (53), serialization failure, deadlock, lock not available, query cancelled.
+pub fn transient_sqlstate(code: &str) -> bool {
+    code.starts_with("08")
+        || code.starts_with("53")
+        || matches!(code, "40001" | "40P01" | "55P03" | "57014")
+}
+
+/// A database error as the server's error: transient faults are [`Error::Storage`] (503),
+/// anything else (a constraint, a bad statement, a missing table) [`Error::Internal`] (500).
+fn storage_err(e: &tokio_postgres::Error) -> Error {
+    let transient = match e.code() {
+        Some(code) => transient_sqlstate(code.code()),
+        // No SQLSTATE: the connection closed or its socket failed, or a client-side fault
+        // (a value that does not convert), which is ours.
+        None => {
+            e.is_closed() || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+        }
+    };
+    if transient {
+        Error::Storage(format!("postgres: {e}"))
+    } else {
+        Error::Internal(format!("postgres: {e}"))
+    }
+}
+
+/// A pool failure: a timeout or a connection that cannot be made is transient.
+fn pool_err(e: deadpool_postgres::PoolError) -> Error {
+    use deadpool_postgres::PoolError;
+    match e {
+        PoolError::Backend(e) => storage_err(&e),
+        PoolError::Timeout(_) | PoolError::Closed => Error::Storage(format!("postgres pool: {e}")),
+        e => Error::Internal(format!("postgres pool: {e}")),
+    }
 }
 
 fn retryable(e: &tokio_postgres::Error) -> bool {
@@ -69,7 +104,7 @@ impl PgStorage {
             .wait_timeout(Some(Duration::from_secs(30)))
             .create_timeout(Some(Duration::from_secs(10)))
             .build()
-            .map_err(storage_err)?;
+            .map_err(|e| Error::Internal(format!("postgres pool: {e}")))?;
         let storage = PgStorage { pool };
         storage.migrate().await?;
         Ok(storage)
@@ -78,7 +113,7 @@ impl PgStorage {
     /// Applies missing migrations; the version row is inserted first, so two servers
     /// starting together apply each migration once.
     async fn migrate(&self) -> Result<()> {
-        let mut client = self.pool.get().await.map_err(storage_err)?;
+        let mut client = self.pool.get().await.map_err(pool_err)?;
         for attempt in 0.. {
             let created = client
                 .batch_execute(
@@ -91,11 +126,11 @@ impl PgStorage {
                 Err(e) if attempt < 5 && (retryable(&e) || e.code().is_some()) => {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
-                Err(e) => return Err(storage_err(e)),
+                Err(e) => return Err(storage_err(&e)),
             }
         }
         for (version, sql) in MIGRATIONS {
-            let tx = client.transaction().await.map_err(storage_err)?;
+            let tx = client.transaction().await.map_err(|e| storage_err(&e))?;
             let claimed = tx
                 .execute(
                     "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2) \
@@ -103,21 +138,21 @@ impl PgStorage {
                     &[version, &now_text()],
                 )
                 .await
-                .map_err(storage_err)?;
+                .map_err(|e| storage_err(&e))?;
             if claimed == 0 {
-                tx.rollback().await.map_err(storage_err)?;
+                tx.rollback().await.map_err(|e| storage_err(&e))?;
                 continue;
             }
             tracing::info!(version, "applying postgres migration");
-            tx.batch_execute(sql).await.map_err(storage_err)?;
-            tx.commit().await.map_err(storage_err)?;
+            tx.batch_execute(sql).await.map_err(|e| storage_err(&e))?;
+            tx.commit().await.map_err(|e| storage_err(&e))?;
         }
         Ok(())
     }
 
     /// One attempt; `Err((error, retry))`.
     async fn attempt(&self, op: Op) -> std::result::Result<Reply, (Error, bool)> {
-        let mut client = self.pool.get().await.map_err(|e| (storage_err(e), false))?;
+        let mut client = self.pool.get().await.map_err(|e| (pool_err(e), false))?;
         let read_only = op.read_only();
         let tx = client
             .build_transaction()
@@ -181,7 +216,7 @@ impl PgTx<'_> {
         if retryable(&e) {
             self.retry.store(true, Ordering::Relaxed);
         }
-        storage_err(e)
+        storage_err(&e)
     }
 }
 
@@ -255,5 +290,20 @@ impl Tx for PgTx<'_> {
             .await
             .map_err(|e| self.fail(e))?;
         rows.iter().map(read_row).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_transient_sqlstates_are_storage_unavailable() {
+        for code in [
+            "08006", "08003", "40001", "40P01", "55P03", "57014", "53300", "53100",
+        ] {
+            assert!(super::transient_sqlstate(code), "{code}");
+        }
+        for code in ["23505", "42P01", "42601", "22003", "23502", "XX000"] {
+            assert!(!super::transient_sqlstate(code), "{code}");
+        }
     }
 }

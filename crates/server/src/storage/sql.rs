@@ -205,13 +205,16 @@ impl Rows {
         self.write(tx, "").await.map(|_| ())
     }
 
-    /// Inserts the queued rows but skips those whose `key` (a unique column) is already
-    /// taken: true when every row went in.
+    /// Inserts the queued rows but skips those whose `key` (a unique column; empty: any
+    /// unique key of the table) is already taken: true when every row went in.
     pub async fn flush_new<T: Tx>(&mut self, tx: &mut T, key: &str) -> Result<bool> {
         let rows = (self.values.len() / self.columns.len()) as u64;
-        let inserted = self
-            .write(tx, &format!(" ON CONFLICT ({key}) DO NOTHING"))
-            .await?;
+        let tail = if key.is_empty() {
+            " ON CONFLICT DO NOTHING".to_string()
+        } else {
+            format!(" ON CONFLICT ({key}) DO NOTHING")
+        };
+        let inserted = self.write(tx, &tail).await?;
         Ok(inserted == rows)
     }
 

@@ -16,10 +16,28 @@ use crate::service::{self, Op, Reply};
 use crate::storage::sql::{Row, Tx, Val};
 use crate::storage::{BoxFuture, Storage};
 
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0002_stores.sql"),
+];
 
-fn storage_err(e: impl std::fmt::Display) -> Error {
-    Error::Storage(format!("sqlite: {e}"))
+/// Whether SQLite reports a transient fault: the database is busy or locked by another
+/// connection (past the busy timeout). Everything else is a fault of ours or of the file.
+pub fn transient(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// A database error as the server's error: busy/locked is [`Error::Storage`] (503), anything
+/// else [`Error::Internal`] (500).
+fn storage_err(e: rusqlite::Error) -> Error {
+    if transient(&e) {
+        Error::Storage(format!("sqlite: {e}"))
+    } else {
+        Error::Internal(format!("sqlite: {e}"))
+    }
 }
 
 pub struct SqliteStorage {
@@ -51,7 +69,10 @@ fn open_blocking(path: &Path) -> Result<Connection> {
         .map_err(storage_err)?;
     conn.set_prepared_statement_cache_capacity(256);
     let migrations = Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect());
-    migrations.to_latest(&mut conn).map_err(storage_err)?;
+    migrations.to_latest(&mut conn).map_err(|e| match e {
+        rusqlite_migration::Error::RusqliteError { err, .. } => storage_err(err),
+        e => Error::Internal(format!("sqlite migrations: {e}")),
+    })?;
     Ok(conn)
 }
 
@@ -159,6 +180,21 @@ impl Tx for SqliteTx<'_> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn busy_and_locked_are_transient_other_faults_internal() {
+        use rusqlite::ffi;
+        let failure =
+            |code| super::storage_err(rusqlite::Error::SqliteFailure(ffi::Error::new(code), None));
+        assert_eq!(failure(ffi::SQLITE_BUSY).code(), "storage_unavailable");
+        assert_eq!(failure(ffi::SQLITE_LOCKED).code(), "storage_unavailable");
+        assert_eq!(failure(ffi::SQLITE_CONSTRAINT).code(), "internal");
+        assert_eq!(failure(ffi::SQLITE_CORRUPT).code(), "internal");
+        assert_eq!(
+            super::storage_err(rusqlite::Error::QueryReturnedNoRows).code(),
+            "internal"
+        );
+    }
+
     #[test]
     fn dollar_placeholders_become_positional() {
         assert_eq!(

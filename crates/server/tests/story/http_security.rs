@@ -8,10 +8,16 @@ use crate::support::*;
 
 /// Nothing reached the tables: no orders, no applied seq, stock as seeded.
 async fn nothing_stored(s: &Server) {
-    assert!(s.store.orders(10, None).await.unwrap().orders.is_empty());
     assert!(s
         .store
-        .terminals()
+        .orders(None, 10, Default::default())
+        .await
+        .unwrap()
+        .orders
+        .is_empty());
+    assert!(s
+        .store
+        .terminals(None)
         .await
         .unwrap()
         .iter()
@@ -140,6 +146,34 @@ pub async fn security(db: Db) {
         .await,
         403,
         "forbidden",
+    );
+    // Every back-office route, the unknown ones too, refuses a terminal's token with 403.
+    for (method, path, body) in [
+        ("GET", "/v1/admin/stores", None),
+        (
+            "POST",
+            "/v1/admin/stores",
+            Some(json!({"code": "x", "name": "X"})),
+        ),
+        ("GET", "/v1/admin/terminals", None),
+        ("GET", "/v1/admin/stock", None),
+        ("GET", "/v1/admin/alerts", None),
+        ("GET", "/v1/admin/orders/ORD-1", None),
+        (
+            "POST",
+            "/v1/admin/stock/adjust",
+            Some(json!({"sku": "ESPRESSO", "delta": 1, "reason": "receiving"})),
+        ),
+        ("GET", "/v1/admin/nothing-here", None),
+    ] {
+        let answer = s.call(method, path, Some(&a.token), body).await;
+        assert_error(&answer, 403, "forbidden");
+    }
+    assert_error(
+        &s.call("GET", "/v1/admin/nothing-here", Some(ADMIN), None)
+            .await,
+        404,
+        "not_found",
     );
     assert_error(
         &s.call("GET", "/v1/admin/stock", None, None).await,

@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tillbook_protocol::sync::{EventOutcome, PullResponse, PushResponse};
+use tillbook_protocol::sync::{EventOutcome, PullCursor, PullResponse, PushResponse};
 use tillbook_protocol::PROTOCOL_VERSION;
 
 use crate::support::*;
@@ -28,13 +28,19 @@ pub async fn round_trip(db: Db) {
     let till = s.terminal("Front till").await;
     assert_eq!(till.protocol, PROTOCOL_VERSION);
     assert_eq!(till.name, "Front till");
+    assert_eq!(
+        (till.store.as_str(), till.store_name.as_str()),
+        ("main", "Main store")
+    );
+    assert_eq!(till.terminal_code, "T01");
     let t = till.terminal_id;
 
     // Push: applied, then the same page again is all duplicates.
+    let ord_a = order("ORD-A", "ESPRESSO", 1, false);
     let evs = vec![
-        outbox(1, &order("ORD-A", "ESPRESSO", 1, false)),
+        outbox(1, &ord_a),
         outbox(2, &order("ORD-B", "LATTE", 2, false)),
-        outbox(3, &status("ORD-A", "new", "completed", None)),
+        outbox(3, &status(&ord_a, "new", "confirmed", None)),
     ];
     let body = serde_json::to_value(page(t, &evs)).unwrap();
     let r = pushed(push(&s, &till.token, body.clone()).await);
@@ -98,7 +104,7 @@ pub async fn round_trip(db: Db) {
     assert_eq!(r.last_applied_seq, 6);
 
     // Pull: reset snapshot with our last applied seq; then a catalog PUT arrives incrementally.
-    let pull = |cursor: Option<u64>| json!({"protocol": PROTOCOL_VERSION, "terminal_id": t, "cursor": cursor, "limit": 100});
+    let pull = |cursor: Option<PullCursor>| json!({"protocol": PROTOCOL_VERSION, "terminal_id": t, "cursor": cursor, "limit": 100});
     let (code, v) = s
         .call("POST", "/v1/sync/pull", Some(&till.token), Some(pull(None)))
         .await;
@@ -155,7 +161,19 @@ pub async fn round_trip(db: Db) {
         "invalid_query",
     );
     let a = s.admin("GET", "/v1/admin/orders/ORD-A", None).await;
-    assert_eq!(a["status"], "completed");
+    assert_eq!(a["status"], "confirmed");
+    assert_eq!(a["store"], "main");
+    assert_eq!(a["terminal_code"], "T01");
+    assert_eq!(a["terminal_name"], "Front till");
+    assert_eq!(a["order_id"], committed(&ord_a).order_id.to_string());
+    let by_id = s
+        .admin(
+            "GET",
+            &format!("/v1/admin/orders/{}", committed(&ord_a).order_id),
+            None,
+        )
+        .await;
+    assert_eq!(by_id["ref"], "ORD-A");
     assert_eq!(a["lines"][0]["sku"], "ESPRESSO");
     assert_eq!(a["events"].as_array().unwrap().len(), 2);
     assert_error(
@@ -211,7 +229,9 @@ pub async fn round_trip(db: Db) {
         ("/v1/admin/terminals", "get"),
         ("/v1/admin/terminals/{id}/revoke", "post"),
         ("/v1/admin/orders", "get"),
-        ("/v1/admin/orders/{order_ref}", "get"),
+        ("/v1/admin/orders/{id}", "get"),
+        ("/v1/admin/stores", "get"),
+        ("/v1/admin/stores", "post"),
         ("/v1/admin/stock", "get"),
         ("/v1/admin/stock/adjust", "post"),
         ("/v1/admin/alerts", "get"),

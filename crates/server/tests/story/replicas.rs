@@ -3,6 +3,9 @@
 
 use tillbook_protocol::sync::{EventOutcome, PushResponse};
 
+#[allow(unused_imports)]
+use crate::support::assert_error;
+
 use crate::support::*;
 
 pub async fn two_servers(db: Db) {
@@ -98,16 +101,7 @@ pub async fn two_servers(db: Db) {
     assert_eq!(again.last_applied_seq, N);
 
     let orders = N - N / 3;
-    let mut refs = Vec::new();
-    let mut after = None;
-    loop {
-        let p = s2.store.orders(1000, after).await.unwrap();
-        refs.extend(p.orders.into_iter().map(|o| o.order_ref));
-        match p.next {
-            Some(n) => after = Some(n.parse().unwrap()),
-            None => break,
-        }
-    }
+    let refs = crate::contract::all_refs(&s2.store, None, 1000).await;
     let ours = refs.iter().filter(|r| r.starts_with("ORD-")).count() as u64;
     assert_eq!(ours, orders);
     assert_eq!(
@@ -134,12 +128,23 @@ pub async fn two_servers(db: Db) {
     assert_eq!(espresso, Some(100 - orders as i64 - other_seq as i64));
     assert_eq!(snap.last_applied_seq, N);
 
-    // Two terminals on two servers race the same order_ref: exactly one wins, the other is
+    // Two terminals on two servers race the same order id: exactly one wins, the other is
     // a recorded rejection (the loser's unique-key race is retried, then seen).
-    let same = |seq| page_of(seq, "RACE-1");
+    let race_id = uuid::Uuid::now_v7();
+    let same = |seq| page_of(seq, "RACE-1", race_id);
     let (ra, rb) = tokio::join!(
-        s1.call("POST", "/v1/sync/push", Some(&till.token), Some(serde_json::to_value(page(t, &same(N + 1))).unwrap())),
-        s2.call("POST", "/v1/sync/push", Some(&other.token), Some(serde_json::to_value(page(other.terminal_id, &same(other_seq + 1))).unwrap())),
+        s1.call(
+            "POST",
+            "/v1/sync/push",
+            Some(&till.token),
+            Some(serde_json::to_value(page(t, &same(N + 1))).unwrap())
+        ),
+        s2.call(
+            "POST",
+            "/v1/sync/push",
+            Some(&other.token),
+            Some(serde_json::to_value(page(other.terminal_id, &same(other_seq + 1))).unwrap())
+        ),
     );
     let outcomes: Vec<EventOutcome> = [ra, rb]
         .into_iter()
@@ -148,12 +153,34 @@ pub async fn two_servers(db: Db) {
             serde_json::from_value::<PushResponse>(v).unwrap().results[0].outcome
         })
         .collect();
-    assert_eq!(outcomes.iter().filter(|o| **o == EventOutcome::Applied).count(), 1, "{outcomes:?}");
-    assert_eq!(outcomes.iter().filter(|o| **o == EventOutcome::Rejected).count(), 1, "{outcomes:?}");
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == EventOutcome::Applied)
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == EventOutcome::Rejected)
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
 }
 
-fn page_of(seq: u64, order_ref: &str) -> Vec<tillbook_protocol::sync::OutboxEvent> {
-    vec![outbox(seq, &order(order_ref, "CROISSANT", 1, false))]
+fn page_of(
+    seq: u64,
+    order_ref: &str,
+    order_id: uuid::Uuid,
+) -> Vec<tillbook_protocol::sync::OutboxEvent> {
+    let mut o = order(order_ref, "CROISSANT", 1, false);
+    if let tillbook_protocol::events::EventPayload::OrderCommitted(c) = &mut o {
+        c.order_id = order_id;
+    }
+    vec![outbox(seq, &o)]
 }
 
 fn hash(token: &str) -> String {
@@ -164,7 +191,125 @@ fn pull_req(t: uuid::Uuid) -> tillbook_protocol::sync::PullRequest {
     tillbook_protocol::sync::PullRequest {
         protocol: tillbook_protocol::PROTOCOL_VERSION,
         terminal_id: t,
+        store: None,
         cursor: None,
         limit: 10,
     }
+}
+
+/// A second connection to the test database.
+async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to test postgres");
+    tokio::spawn(conn);
+    client
+}
+
+async fn store_id(client: &tokio_postgres::Client, code: &str) -> i64 {
+    client
+        .query_one("SELECT id FROM stores WHERE code = $1", &[&code])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+async fn push_one(
+    s: &Server,
+    t: &tillbook_protocol::sync::EnrollResponse,
+    seq: u64,
+    r: &str,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let body = serde_json::to_value(page(
+        t.terminal_id,
+        &[outbox(seq, &order(r, "ESPRESSO", 1, false))],
+    ))
+    .unwrap();
+    s.call("POST", "/v1/sync/push", Some(&t.token), Some(body))
+        .await
+}
+
+/// Store A's head row held locked inside an open transaction (as a push of A holds it to
+/// commit): a push into store B completes meanwhile, A's waits until the lock is released.
+pub async fn stores_do_not_wait(db: Db) {
+    use std::time::Duration;
+    let s = Server::start(&db.url).await;
+    s.store.seed_demo().await.unwrap();
+    for code in ["a", "b"] {
+        s.admin(
+            "POST",
+            "/v1/admin/stores",
+            Some(serde_json::json!({"code": code, "name": code})),
+        )
+        .await;
+    }
+    let ta = s.terminal_in("Till A", Some("a")).await;
+    let tb = s.terminal_in("Till B", Some("b")).await;
+    let mut holder = connect(&db.url).await;
+    let a_id = store_id(&holder, "a").await;
+    let tx = holder.transaction().await.unwrap();
+    tx.query_one(
+        "SELECT version FROM log_heads WHERE scope = $1 FOR UPDATE",
+        &[&format!("store:{a_id}")],
+    )
+    .await
+    .unwrap();
+
+    let s = std::sync::Arc::new(s);
+    let (s2, ta2) = (s.clone(), ta.clone());
+    let a_push = tokio::spawn(async move { push_one(&s2, &ta2, 1, "A-1").await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let b = tokio::time::timeout(Duration::from_secs(5), push_one(&s, &tb, 1, "B-1"))
+        .await
+        .expect("store B's push must not wait for store A's lock");
+    assert!(b.0.is_success(), "{} {}", b.0, b.1);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        !a_push.is_finished(),
+        "store A's push must wait for its store's lock"
+    );
+    tx.rollback().await.unwrap();
+    let a = tokio::time::timeout(Duration::from_secs(10), a_push)
+        .await
+        .expect("store A's push completes once the lock is released")
+        .unwrap();
+    assert!(a.0.is_success(), "{} {}", a.0, a.1);
+    let r: PushResponse = serde_json::from_value(a.1).unwrap();
+    assert_eq!(r.results[0].outcome, EventOutcome::Applied);
+}
+
+/// Only transient faults answer 503: a lock wait past `lock_timeout` is 503
+/// `storage_unavailable`; a missing table (a fault of ours) is 500 `internal`.
+pub async fn transient_vs_internal(db: Db) {
+    let admin = connect(&db.url).await;
+    let name = db.url.rsplit('/').next().unwrap().to_string();
+    admin
+        .batch_execute(&format!("ALTER DATABASE {name} SET lock_timeout = '300ms'"))
+        .await
+        .unwrap();
+    let s = Server::start(&db.url).await;
+    s.store.seed_demo().await.unwrap();
+    let t = s.terminal("Till").await;
+    let mut holder = connect(&db.url).await;
+    let main_id = store_id(&holder, "main").await;
+    let tx = holder.transaction().await.unwrap();
+    tx.query_one(
+        "SELECT version FROM log_heads WHERE scope = $1 FOR UPDATE",
+        &[&format!("store:{main_id}")],
+    )
+    .await
+    .unwrap();
+    assert_error(
+        &push_one(&s, &t, 1, "X-1").await,
+        503,
+        "storage_unavailable",
+    );
+    tx.rollback().await.unwrap();
+    let ok = push_one(&s, &t, 1, "X-1").await;
+    assert!(ok.0.is_success(), "{} {}", ok.0, ok.1);
+    admin
+        .batch_execute("DROP TABLE order_events")
+        .await
+        .unwrap();
+    assert_error(&push_one(&s, &t, 2, "X-2").await, 500, "internal");
 }

@@ -1,11 +1,12 @@
 //! Helpers of the story: backends to run on, an in-process server, event builders.
+#![allow(dead_code)]
 
 use chrono::{NaiveDate, Utc};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tillbook_protocol::events::{
-    EventPayload, OrderCommitted, OrderLine, OrderStatusChanged, StockAdjusted, StockDelta,
-    StockReason,
+    EventPayload, OrderCommitted, OrderItemStatusChanged, OrderLine, OrderStatusChanged,
+    StockAdjusted, StockDelta, StockReason,
 };
 use tillbook_protocol::sync::{EnrollResponse, OutboxEvent, PushRequest, TerminalCreated};
 use tillbook_protocol::{payload_hash, ErrorBody, PROTOCOL_VERSION};
@@ -32,12 +33,17 @@ pub fn sqlite_db() -> Db {
     }
 }
 
-/// A fresh, empty database on the test PostgreSQL, or `None` (with a note) when not set.
-pub async fn postgres_db() -> Option<Db> {
-    let Ok(base) = std::env::var(PG_ENV) else {
-        eprintln!("skipped: {PG_ENV} not set (run under scripts/with-postgres.sh)");
-        return None;
-    };
+/// The test PostgreSQL's URL; panics when it is not set, so a `_postgres` test run without
+/// PostgreSQL fails loudly instead of passing (they are `#[ignore]`d by default).
+pub fn postgres_url() -> String {
+    std::env::var(PG_ENV).unwrap_or_else(|_| {
+        panic!("{PG_ENV} is not set: run the PostgreSQL tests under scripts/with-postgres.sh")
+    })
+}
+
+/// A fresh, empty database on the test PostgreSQL.
+pub async fn postgres_db() -> Db {
+    let base = postgres_url();
     let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
         .await
         .expect("connect to test postgres");
@@ -48,18 +54,11 @@ pub async fn postgres_db() -> Option<Db> {
         .await
         .expect("create database");
     let (prefix, _) = base.rsplit_once('/').expect("URL with a database name");
-    Some(Db {
+    Db {
         name: "postgres",
         url: format!("{prefix}/{name}"),
         _dir: None,
-    })
-}
-
-/// Every backend the story runs on here: SQLite always, PostgreSQL when configured.
-pub async fn dbs() -> Vec<Db> {
-    let mut dbs = vec![sqlite_db()];
-    dbs.extend(postgres_db().await);
-    dbs
+    }
 }
 
 /// A real server on 127.0.0.1, port 0, with its store for direct checks.
@@ -132,13 +131,20 @@ impl Server {
         v
     }
 
-    /// Creates and enrols a terminal over HTTP.
+    /// Creates and enrols a terminal over HTTP, in the default store.
     pub async fn terminal(&self, name: &str) -> EnrollResponse {
-        let created: TerminalCreated = serde_json::from_value(
-            self.admin("POST", "/v1/admin/terminals", Some(json!({"name": name})))
-                .await,
-        )
-        .unwrap();
+        self.terminal_in(name, None).await
+    }
+
+    /// Creates and enrols a terminal over HTTP, in `store` (the default when `None`).
+    pub async fn terminal_in(&self, name: &str, store: Option<&str>) -> EnrollResponse {
+        let mut body = json!({"name": name});
+        if let Some(s) = store {
+            body["store"] = json!(s);
+        }
+        let created: TerminalCreated =
+            serde_json::from_value(self.admin("POST", "/v1/admin/terminals", Some(body)).await)
+                .unwrap();
         let (status, v) = self
             .call(
                 "POST",
@@ -182,12 +188,14 @@ pub fn delta(sku: &str, qty: i64, reason: StockReason, source: &str) -> StockDel
         reason,
         source: source.into(),
         at: Utc::now(),
+        counted: None,
     }
 }
 
-/// `order.committed` selling `qty` of `sku` at 500 each.
+/// `order.committed` selling `qty` of `sku` at 500 each, with a fresh order id.
 pub fn order(order_ref: &str, sku: &str, qty: i64, unique: bool) -> EventPayload {
     EventPayload::OrderCommitted(OrderCommitted {
+        order_id: Uuid::now_v7(),
         order_ref: order_ref.into(),
         channel: "pos".into(),
         status: "new".into(),
@@ -212,14 +220,35 @@ pub fn order(order_ref: &str, sku: &str, qty: i64, unique: bool) -> EventPayload
     })
 }
 
-/// `order.status_changed`; a cancel gives the stock back.
+/// The order an `order.committed` payload carries.
+pub fn committed(p: &EventPayload) -> &OrderCommitted {
+    match p {
+        EventPayload::OrderCommitted(o) => o,
+        other => panic!("not an order.committed: {other:?}"),
+    }
+}
+
+/// `order.status_changed` of the order `of` commits; a cancel gives the stock back.
 pub fn status(
+    of: &EventPayload,
+    from: &str,
+    to: &str,
+    give_back: Option<(&str, i64)>,
+) -> EventPayload {
+    let o = committed(of);
+    status_of(o.order_id, &o.order_ref, from, to, give_back)
+}
+
+/// `order.status_changed` of an order known by id and reference.
+pub fn status_of(
+    order_id: Uuid,
     order_ref: &str,
     from: &str,
     to: &str,
     give_back: Option<(&str, i64)>,
 ) -> EventPayload {
     EventPayload::OrderStatusChanged(OrderStatusChanged {
+        order_id,
         order_ref: order_ref.into(),
         from: from.into(),
         to: to.into(),
@@ -232,6 +261,21 @@ pub fn status(
     })
 }
 
+/// `order.item_status_changed` of line `line_no` of the order `of` commits.
+pub fn item(of: &EventPayload, line_no: u32, from: Option<&str>, to: &str) -> EventPayload {
+    let o = committed(of);
+    EventPayload::OrderItemStatusChanged(OrderItemStatusChanged {
+        order_id: o.order_id,
+        order_ref: o.order_ref.clone(),
+        line_no,
+        from: from.map(str::to_string),
+        to: to.into(),
+        actor: "kitchen".into(),
+        at: Utc::now(),
+        stock_deltas: vec![],
+    })
+}
+
 pub fn adjusted(sku: &str, qty: i64) -> EventPayload {
     EventPayload::StockAdjusted(StockAdjusted {
         note: "shelf".into(),
@@ -239,17 +283,45 @@ pub fn adjusted(sku: &str, qty: i64) -> EventPayload {
     })
 }
 
+/// `stock.adjusted` moving `qty` of `sku` at `at` (as the till's clock says).
+pub fn adjusted_at(sku: &str, qty: i64, at: chrono::DateTime<Utc>) -> EventPayload {
+    let mut d = delta(sku, qty, StockReason::Adjustment, "adjust");
+    d.at = at;
+    EventPayload::StockAdjusted(StockAdjusted {
+        note: "shelf".into(),
+        stock_deltas: vec![d],
+    })
+}
+
+/// `stock.adjusted` carrying a count of `counted` taken at `at`, with the given delta id.
+pub fn counted_at(sku: &str, counted: i64, at: chrono::DateTime<Utc>, id: Uuid) -> EventPayload {
+    let mut d = delta(sku, 0, StockReason::Count, "count");
+    d.at = at;
+    d.counted = Some(counted);
+    d.delta_id = id;
+    EventPayload::StockAdjusted(StockAdjusted {
+        note: "count".into(),
+        stock_deltas: vec![d],
+    })
+}
+
 pub fn page(terminal: Uuid, events: &[OutboxEvent]) -> PushRequest {
     PushRequest {
         protocol: PROTOCOL_VERSION,
         terminal_id: terminal,
+        store: None,
         events: events.to_vec(),
     }
 }
 
-/// On-hand of a SKU at `main` as the back office sees it.
+/// On-hand of a SKU at location `main` of store `main` as the back office sees it.
 pub async fn on_hand(store: &Store, sku: &str) -> i64 {
-    let stock = store.stock().await.expect("stock");
+    on_hand_in(store, "main", sku).await
+}
+
+/// On-hand of a SKU at location `main` of a store (its code).
+pub async fn on_hand_in(store: &Store, code: &str, sku: &str) -> i64 {
+    let stock = store.stock(Some(code)).await.expect("stock");
     stock
         .items
         .iter()

@@ -1,7 +1,16 @@
 //! Applying one outbox event: orders, their events and stock deltas land in the tables.
 //!
 //! Every check runs before the first write, so an event is either applied whole or
-//! rejected with a reason and leaves no trace but its inbox row (rule 7).
+//! rejected with a reason and leaves no trace but its inbox row (rule 7). The checks of an
+//! event on its own live in [`validate`]; here are those that need the server's state: known
+//! SKUs and channels, an order's identity, store and current status, a line's item status.
+//!
+//! An order is known by its global `order_id`, never by its printed reference alone: orders
+//! are unique on `order_id` and on `(terminal_id, order_ref)`. A status or item move finds
+//! its order by `order_id`; the order must be in the pushing terminal's store, and any
+//! terminal of that store may move it (a re-enrolled book may cancel what its earlier
+//! identity sold); the move must start from the order's current status and be allowed by the
+//! channel's flow, so a move is never applied twice.
 //!
 //! A push page is applied event by event, in seq order, but not statement by statement: a
 //! [`Page`] reads up front, in a few statements, what its events will be checked against and
@@ -9,26 +18,29 @@
 //! with multi-row statements (before any statement that reads or updates them, and at the
 //! end of the page).
 //!
-//! A page is first applied *optimistically*: it does not look up the order references and
-//! stock delta ids its events bring (new ones, nearly always), and inserts them skipping any
-//! already taken. If one was, the caller rolls the page back and applies it again *checked*,
-//! every key looked up first, which gives exactly the verdicts of applying the events one by
-//! one.
+//! A page is first applied *optimistically*: it does not look up the order ids, references
+//! and stock delta ids its events bring (new ones, nearly always), and inserts them skipping
+//! any already taken. If one was, the caller rolls the page back and applies it again
+//! *checked*, every key looked up first, which gives exactly the verdicts of applying the
+//! events one by one.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use tillbook_protocol::events::{
-    EventKind, EventPayload, OrderCommitted, OrderItemStatusChanged, OrderStatusChanged, StockDelta,
-};
+use chrono::{DateTime, Utc};
+use tillbook_protocol::channel::Flow;
+use tillbook_protocol::events::{EventKind, EventPayload};
+use tillbook_protocol::sync::Change;
 use uuid::Uuid;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::params;
+use crate::service::changelog::CHAIN_SCOPE;
 use crate::service::stock::StockBatch;
-use crate::storage::sql::{now_text, query_keys, timestamp_text, Rows, Tx, Val};
+use crate::service::validate::{self, Verdict};
+use crate::storage::sql::{query_keys, timestamp_text, Rows, Tx, Val};
 
-/// `None` when applied, `Some(reason)` when the event is a business rejection.
-pub type Verdict = Option<String>;
+mod moves;
+use moves::{change_item, change_status, commit_order};
 
 /// An event's payload decoded, or the reason it cannot be (a rejection).
 pub fn decode(kind: &str, payload: serde_json::Value) -> std::result::Result<EventPayload, String> {
@@ -38,7 +50,13 @@ pub fn decode(kind: &str, payload: serde_json::Value) -> std::result::Result<Eve
     EventPayload::from_value(k, payload).map_err(|e| format!("undecodable {kind} payload: {e}"))
 }
 
+/// Statuses in which an order no longer holds what it sold.
+pub const DEAD_STATUSES: [&str; 2] = ["cancelled", "refunded"];
+
 const ORDER_COLUMNS: &[&str] = &[
+    "order_id",
+    "store_id",
+    "feed",
     "order_ref",
     "terminal_id",
     "event_id",
@@ -54,7 +72,8 @@ const ORDER_COLUMNS: &[&str] = &[
     "received_at",
 ];
 const LINE_COLUMNS: &[&str] = &[
-    "order_ref",
+    "store_id",
+    "order_id",
     "line_no",
     "sku",
     "name",
@@ -65,7 +84,8 @@ const LINE_COLUMNS: &[&str] = &[
     "is_unique",
 ];
 const EVENT_COLUMNS: &[&str] = &[
-    "order_ref",
+    "store_id",
+    "order_id",
     "event_id",
     "kind",
     "line_no",
@@ -76,52 +96,99 @@ const EVENT_COLUMNS: &[&str] = &[
     "reason",
 ];
 
+/// A line as the checks need it.
+#[derive(Debug, Clone)]
+struct LineState {
+    sku: String,
+    unique: bool,
+    status: Option<String>,
+}
+
+/// An order as the checks need it.
+#[derive(Debug, Clone)]
+struct OrderState {
+    store_id: i64,
+    order_ref: String,
+    channel: String,
+    status: String,
+    lines: BTreeMap<i64, LineState>,
+}
+
 /// What the events of one push page are checked against, and the rows they write.
 pub struct Page {
     /// Every key looked up first (else optimistic: see the module).
     checked: bool,
     /// Set when an optimistic page found a key taken: its work must be rolled back.
     conflict: bool,
-    /// Products that exist, among those the page names (pushes never create products).
-    known_skus: HashSet<String>,
+    store_id: i64,
+    /// Products that exist among those the page names, and whether each is one of a kind
+    /// (the server's catalog, not the till's word).
+    skus: HashMap<String, bool>,
+    /// Channel flows by code (the chain log's `channel:{code}` entries).
+    flows: HashMap<String, Flow>,
     /// Stock delta ids recorded by this page, and (checked) those already in the ledger.
     used_deltas: HashSet<Uuid>,
-    /// Owning terminal of each order the page created, and of the existing orders it names
-    /// (checked), or that its status changes name (optimistic).
-    owners: HashMap<String, String>,
-    orders: Rows,
+    /// Orders the page's moves name (any store), those it created, and (checked) those whose
+    /// ids its commits bring.
+    orders: HashMap<Uuid, OrderState>,
+    /// This terminal's order references: created by the page, and (checked) those its
+    /// commits bring that are already taken.
+    refs: HashMap<String, Uuid>,
+    /// The last feed position taken in the store.
+    feed: i64,
+    order_rows: Rows,
     lines: Rows,
     events: Rows,
-    /// Ledger rows and stock sums of the applied events.
-    pub stock: StockBatch,
+    /// Ledger rows and movements of the applied events.
+    stock: StockBatch,
+    /// Unique SKUs whose seller may have changed.
+    unique_touched: BTreeSet<String>,
+    received: DateTime<Utc>,
     received_at: String,
-    /// The pushing terminal's id as stored, and as the actor of the events it commits.
+    terminal_id: Uuid,
     terminal: String,
     actor: String,
 }
 
-fn order_ref(p: &EventPayload) -> Option<&str> {
+/// What a finished page leaves for the caller to log under the store's lock.
+pub struct Finished {
+    pub stock: StockBatch,
+    pub unique_touched: BTreeSet<String>,
+    pub feed: i64,
+}
+
+fn order_id(p: &EventPayload) -> Option<Uuid> {
     match p {
-        EventPayload::OrderCommitted(o) => Some(&o.order_ref),
-        EventPayload::OrderStatusChanged(c) => Some(&c.order_ref),
-        EventPayload::OrderItemStatusChanged(c) => Some(&c.order_ref),
+        EventPayload::OrderCommitted(o) => Some(o.order_id),
+        EventPayload::OrderStatusChanged(c) => Some(c.order_id),
+        EventPayload::OrderItemStatusChanged(c) => Some(c.order_id),
         EventPayload::StockAdjusted(_) => None,
     }
+}
+
+fn stored_uuid(text: &str) -> Result<Uuid> {
+    Uuid::parse_str(text).map_err(|e| Error::Internal(format!("stored uuid {text:?}: {e}")))
 }
 
 impl Page {
     /// Reads, in a few statements, what `payloads` (the page's decodable events) will be
     /// checked against: everything when `checked`, else what an optimistic page needs.
+    /// `feed` is the store's last feed position (read under its lock).
     pub async fn prefetch<'a, T: Tx>(
         tx: &mut T,
         terminal: Uuid,
+        store_id: i64,
+        feed: i64,
         payloads: impl Iterator<Item = &'a EventPayload> + Clone,
         checked: bool,
     ) -> Result<Page> {
-        let skus: BTreeSet<&str> = payloads
-            .clone()
-            .flat_map(|p| p.stock_deltas().iter().map(|d| d.sku.as_str()))
-            .collect();
+        let mut skus: BTreeSet<&str> = BTreeSet::new();
+        for p in payloads.clone() {
+            skus.extend(p.stock_deltas().iter().map(|d| d.sku.as_str()));
+            if let EventPayload::OrderCommitted(o) = p {
+                skus.extend(o.lines.iter().map(|l| l.sku.as_str()));
+            }
+        }
         let deltas: BTreeSet<Uuid> = if checked {
             payloads
                 .clone()
@@ -130,22 +197,35 @@ impl Page {
         } else {
             BTreeSet::new()
         };
-        let refs: BTreeSet<&str> = payloads
+        let ids: BTreeSet<Uuid> = payloads
+            .clone()
             .filter(|p| checked || !matches!(p, EventPayload::OrderCommitted(_)))
-            .filter_map(order_ref)
+            .filter_map(order_id)
             .collect();
+        let new_refs: BTreeSet<&str> = if checked {
+            payloads
+                .clone()
+                .filter_map(|p| match p {
+                    EventPayload::OrderCommitted(o) => Some(o.order_ref.as_str()),
+                    _ => None,
+                })
+                .collect()
+        } else {
+            BTreeSet::new()
+        };
+        let has_orders = payloads.clone().any(|p| order_id(p).is_some());
 
         let keys: Vec<Val> = skus.into_iter().map(Val::from).collect();
-        let known_skus = query_keys(
+        let skus = query_keys(
             tx,
-            "SELECT p.sku FROM {keys} CROSS JOIN products p WHERE p.sku = k.column1",
+            "SELECT p.sku, p.is_unique FROM {keys} CROSS JOIN products p WHERE p.sku = k.column1",
             &[],
             "TEXT",
             &keys,
         )
         .await?
         .iter()
-        .map(|r| r.text(0))
+        .map(|r| Ok((r.text(0)?, r.bool(1)?)))
         .collect::<Result<_>>()?;
         let keys: Vec<Val> = deltas.into_iter().map(Val::from).collect();
         let used_deltas = query_keys(
@@ -157,36 +237,103 @@ impl Page {
         )
         .await?
         .iter()
-        .map(|r| {
-            let id = r.text(0)?;
-            Uuid::parse_str(&id)
-                .map_err(|e| crate::error::Error::Internal(format!("stored delta id {id:?}: {e}")))
-        })
+        .map(|r| stored_uuid(&r.text(0)?))
         .collect::<Result<_>>()?;
-        let keys: Vec<Val> = refs.into_iter().map(Val::from).collect();
-        let owners = query_keys(
+
+        let keys: Vec<Val> = ids.into_iter().map(Val::from).collect();
+        let mut orders: HashMap<Uuid, OrderState> = HashMap::new();
+        for r in query_keys(
             tx,
-            "SELECT o.order_ref, o.terminal_id FROM {keys} CROSS JOIN orders o \
-             WHERE o.order_ref = k.column1",
+            "SELECT o.order_id, o.store_id, o.order_ref, o.channel, o.status FROM {keys} \
+             CROSS JOIN orders o WHERE o.order_id = k.column1",
             &[],
             "TEXT",
             &keys,
         )
         .await?
+        {
+            orders.insert(
+                stored_uuid(&r.text(0)?)?,
+                OrderState {
+                    store_id: r.i64(1)?,
+                    order_ref: r.text(2)?,
+                    channel: r.text(3)?,
+                    status: r.text(4)?,
+                    lines: BTreeMap::new(),
+                },
+            );
+        }
+        let keys: Vec<Val> = orders.keys().map(|id| Val::from(*id)).collect();
+        for r in query_keys(
+            tx,
+            "SELECT l.order_id, l.line_no, l.sku, l.is_unique, l.status FROM {keys} \
+             CROSS JOIN order_lines l WHERE l.order_id = k.column1",
+            &[],
+            "TEXT",
+            &keys,
+        )
+        .await?
+        {
+            if let Some(o) = orders.get_mut(&stored_uuid(&r.text(0)?)?) {
+                o.lines.insert(
+                    r.i64(1)?,
+                    LineState {
+                        sku: r.text(2)?,
+                        unique: r.bool(3)?,
+                        status: r.opt_text(4)?,
+                    },
+                );
+            }
+        }
+        let keys: Vec<Val> = new_refs.into_iter().map(Val::from).collect();
+        let refs = query_keys(
+            tx,
+            "SELECT o.order_ref, o.order_id FROM {keys} CROSS JOIN orders o \
+             WHERE o.terminal_id = $1 AND o.order_ref = k.column1",
+            params![terminal],
+            "TEXT",
+            &keys,
+        )
+        .await?
         .iter()
-        .map(|r| Ok((r.text(0)?, r.text(1)?)))
+        .map(|r| Ok((r.text(0)?, stored_uuid(&r.text(1)?)?)))
         .collect::<Result<_>>()?;
+
+        let mut flows = HashMap::new();
+        if has_orders {
+            for r in tx
+                .query(
+                    "SELECT body FROM changes WHERE scope = $1 AND change_key LIKE 'channel:%'",
+                    params![CHAIN_SCOPE],
+                )
+                .await?
+            {
+                let change: Change = serde_json::from_str(&r.text(0)?)
+                    .map_err(|e| Error::Internal(format!("stored channel: {e}")))?;
+                if let Change::Channel { channel, .. } = change {
+                    flows.insert(channel.code, channel.flow);
+                }
+            }
+        }
+        let received = Utc::now();
         Ok(Page {
             checked,
             conflict: false,
-            known_skus,
+            store_id,
+            skus,
+            flows,
             used_deltas,
-            owners,
-            orders: Rows::new("orders", ORDER_COLUMNS),
+            orders,
+            refs,
+            feed,
+            order_rows: Rows::new("orders", ORDER_COLUMNS),
             lines: Rows::new("order_lines", LINE_COLUMNS),
             events: Rows::new("order_events", EVENT_COLUMNS),
-            stock: StockBatch::default(),
-            received_at: now_text(),
+            stock: StockBatch::new(store_id),
+            unique_touched: BTreeSet::new(),
+            received,
+            received_at: timestamp_text(received),
+            terminal_id: terminal,
             terminal: terminal.to_string(),
             actor: format!("terminal:{terminal}"),
         })
@@ -198,14 +345,15 @@ impl Page {
     }
 
     /// Inserts the queued orders, lines and order events (parents first). An optimistic
-    /// page that finds an order reference taken stops there and sets [`Page::conflict`].
+    /// page that finds an order id or reference taken stops there and sets
+    /// [`Page::conflict`].
     async fn flush_orders<T: Tx>(&mut self, tx: &mut T) -> Result<()> {
         if self.conflict {
             return Ok(());
         }
         if self.checked {
-            self.orders.flush(tx).await?;
-        } else if !self.orders.flush_new(tx, "order_ref").await? {
+            self.order_rows.flush(tx).await?;
+        } else if !self.order_rows.flush_new(tx, "").await? {
             self.conflict = true;
             return Ok(());
         }
@@ -213,29 +361,28 @@ impl Page {
         self.events.flush(tx).await
     }
 
-    /// Inserts every queued order and ledger row; the stock levels are left to the caller
-    /// (they need the change-log lock). `None` when an optimistic page found a key taken.
-    pub async fn finish<T: Tx>(mut self, tx: &mut T) -> Result<Option<StockBatch>> {
+    /// Inserts every queued order and ledger row; the stock levels and unique items are left
+    /// to the caller (they go in the store's log). `None` when an optimistic page found a key
+    /// taken.
+    pub async fn finish<T: Tx>(mut self, tx: &mut T) -> Result<Option<Finished>> {
         self.flush_orders(tx).await?;
         if self.conflict || !self.stock.flush_ledger(tx, !self.checked).await? {
             return Ok(None);
         }
-        Ok(Some(self.stock))
+        Ok(Some(Finished {
+            stock: self.stock,
+            unique_touched: self.unique_touched,
+            feed: self.feed,
+        }))
     }
 
-    fn check_deltas(&self, deltas: &[StockDelta]) -> Verdict {
+    fn check_deltas(&self, payload: &EventPayload) -> Verdict {
         let mut ids = BTreeSet::new();
-        for d in deltas {
-            if d.sku.trim().is_empty() || d.location.trim().is_empty() {
-                return Some(format!(
-                    "stock delta {} has an empty sku or location",
-                    d.delta_id
-                ));
-            }
+        for d in payload.stock_deltas() {
             if !ids.insert(d.delta_id) {
                 return Some(format!("stock delta {} appears twice", d.delta_id));
             }
-            if !self.known_skus.contains(&d.sku) {
+            if !self.skus.contains_key(&d.sku) {
                 return Some(format!("unknown sku {}", d.sku));
             }
             if self.used_deltas.contains(&d.delta_id) {
@@ -245,31 +392,35 @@ impl Page {
         None
     }
 
-    fn owned_order(&self, order_ref: &str) -> Verdict {
-        match self.owners.get(order_ref) {
-            None => Some(format!("unknown order {order_ref}")),
-            Some(owner) if *owner != self.terminal => {
-                Some(format!("order {order_ref} belongs to another terminal"))
-            }
-            Some(_) => None,
+    /// The order a move names, if it is in this terminal's store.
+    fn order_in_store(
+        &self,
+        id: Uuid,
+        order_ref: &str,
+    ) -> std::result::Result<&OrderState, String> {
+        match self.orders.get(&id) {
+            Some(o) if o.store_id == self.store_id => Ok(o),
+            _ => Err(format!("unknown order {order_ref} ({id})")),
         }
     }
 
     #[allow(clippy::too_many_arguments)]
     fn record_event(
         &mut self,
-        order_ref: &str,
+        order_id: Uuid,
         event_id: Uuid,
         kind: &str,
         line_no: Option<i64>,
         from: Option<&str>,
         to: Option<&str>,
-        actor: &str,
+        actor: Option<&str>,
         at: &str,
         reason: Option<&str>,
     ) {
+        let actor = actor.unwrap_or(&self.actor).to_string();
         self.events.push([
-            Val::from(order_ref),
+            Val::from(self.store_id),
+            Val::from(order_id),
             Val::from(event_id),
             Val::from(kind),
             Val::from(line_no),
@@ -285,7 +436,6 @@ impl Page {
 /// Applies one decoded event of the page (or records why it cannot be).
 pub async fn apply<T: Tx>(
     tx: &mut T,
-    terminal: Uuid,
     event_id: Uuid,
     decoded: &std::result::Result<EventPayload, String>,
     page: &mut Page,
@@ -294,7 +444,7 @@ pub async fn apply<T: Tx>(
         Ok(p) => p,
         Err(reason) => return Ok(Some(reason.clone())),
     };
-    if let Some(reason) = page.check_deltas(payload.stock_deltas()) {
+    if let Some(reason) = validate::payload(payload).or_else(|| page.check_deltas(payload)) {
         return Ok(Some(reason));
     }
     let verdict = match payload {
@@ -306,141 +456,11 @@ pub async fn apply<T: Tx>(
     if verdict.is_some() {
         return Ok(verdict);
     }
+    let terminal = page.terminal_id;
     for d in payload.stock_deltas() {
         page.used_deltas.insert(d.delta_id);
-        page.stock.record(d, Some(terminal), Some(event_id));
+        page.stock
+            .record(d, page.received, Some(terminal), Some(event_id));
     }
-    Ok(None)
-}
-
-fn commit_order(page: &mut Page, event_id: Uuid, o: &OrderCommitted) -> Verdict {
-    if o.order_ref.trim().is_empty() {
-        return Some("order_ref is empty".into());
-    }
-    if o.lines.is_empty() {
-        return Some(format!("order {} has no lines", o.order_ref));
-    }
-    let mut line_nos = BTreeSet::new();
-    if let Some(l) = o.lines.iter().find(|l| !line_nos.insert(l.line_no)) {
-        return Some(format!("order {} repeats line {}", o.order_ref, l.line_no));
-    }
-    if page.owners.contains_key(&o.order_ref) {
-        return Some(format!(
-            "order {} already exists (from another event)",
-            o.order_ref
-        ));
-    }
-    let at = timestamp_text(o.committed_at);
-    page.orders.push([
-        Val::from(&o.order_ref),
-        Val::from(page.terminal.as_str()),
-        Val::from(event_id),
-        Val::from(&o.channel),
-        Val::from(&o.status),
-        Val::from(&o.currency),
-        Val::from(o.subtotal_q),
-        Val::from(o.discount_q),
-        Val::from(o.total_q),
-        Val::from(o.business_date.to_string()),
-        Val::from(at.as_str()),
-        Val::from(o.handle.clone()),
-        Val::from(page.received_at.as_str()),
-    ]);
-    for l in &o.lines {
-        page.lines.push([
-            Val::from(&o.order_ref),
-            Val::from(i64::from(l.line_no)),
-            Val::from(&l.sku),
-            Val::from(&l.name),
-            Val::from(l.unit_price_q),
-            Val::from(l.qty),
-            Val::from(l.discount_q),
-            Val::from(l.total_q),
-            Val::from(l.unique),
-        ]);
-    }
-    page.owners
-        .insert(o.order_ref.clone(), page.terminal.clone());
-    let actor = std::mem::take(&mut page.actor);
-    page.record_event(
-        &o.order_ref,
-        event_id,
-        "order.committed",
-        None,
-        None,
-        Some(&o.status),
-        &actor,
-        &at,
-        None,
-    );
-    page.actor = actor;
-    None
-}
-
-async fn change_status<T: Tx>(
-    tx: &mut T,
-    page: &mut Page,
-    event_id: Uuid,
-    c: &OrderStatusChanged,
-) -> Result<Verdict> {
-    if let Some(reason) = page.owned_order(&c.order_ref) {
-        return Ok(Some(reason));
-    }
-    page.flush_orders(tx).await?;
-    tx.exec(
-        "UPDATE orders SET status = $1 WHERE order_ref = $2",
-        params![&c.to, &c.order_ref],
-    )
-    .await?;
-    let at = timestamp_text(c.at);
-    page.record_event(
-        &c.order_ref,
-        event_id,
-        "order.status_changed",
-        None,
-        Some(&c.from),
-        Some(&c.to),
-        &c.actor,
-        &at,
-        c.reason.as_deref(),
-    );
-    Ok(None)
-}
-
-async fn change_item<T: Tx>(
-    tx: &mut T,
-    page: &mut Page,
-    event_id: Uuid,
-    c: &OrderItemStatusChanged,
-) -> Result<Verdict> {
-    if let Some(reason) = page.owned_order(&c.order_ref) {
-        return Ok(Some(reason));
-    }
-    page.flush_orders(tx).await?;
-    let line_no = i64::from(c.line_no);
-    let changed = tx
-        .exec(
-            "UPDATE order_lines SET status = $1 WHERE order_ref = $2 AND line_no = $3",
-            params![&c.to, &c.order_ref, line_no],
-        )
-        .await?;
-    if changed == 0 {
-        return Ok(Some(format!(
-            "order {} has no line {}",
-            c.order_ref, c.line_no
-        )));
-    }
-    let at = timestamp_text(c.at);
-    page.record_event(
-        &c.order_ref,
-        event_id,
-        "order.item_status_changed",
-        Some(line_no),
-        c.from.as_deref(),
-        Some(&c.to),
-        &c.actor,
-        &at,
-        None,
-    );
     Ok(None)
 }

@@ -1,0 +1,246 @@
+//! The three order events applied to a [`Page`]: a commit, a status move, an item move.
+//! Each checks against the page's view of the server's state, then queues its rows.
+
+use std::collections::BTreeMap;
+
+use tillbook_protocol::events::{OrderCommitted, OrderItemStatusChanged, OrderStatusChanged};
+use uuid::Uuid;
+
+use super::{LineState, OrderState, Page, DEAD_STATUSES};
+use crate::error::Result;
+use crate::params;
+use crate::service::validate::{self, Fits, Verdict, FINAL_ITEM_STATUSES};
+use crate::storage::sql::{timestamp_text, Tx, Val};
+
+pub(super) fn commit_order(page: &mut Page, event_id: Uuid, o: &OrderCommitted) -> Verdict {
+    let Some(flow) = page.flows.get(&o.channel) else {
+        return Some(format!(
+            "order {}: unknown channel {}",
+            o.order_ref, o.channel
+        ));
+    };
+    if o.status != flow.initial {
+        return Some(format!(
+            "order {} starts in status {}, but channel {} starts orders in {}",
+            o.order_ref, o.status, o.channel, flow.initial
+        ));
+    }
+    if page.orders.contains_key(&o.order_id) {
+        return Some(format!(
+            "order {} already exists (from another event)",
+            o.order_id
+        ));
+    }
+    if let Some(other) = page.refs.get(&o.order_ref) {
+        return Some(format!(
+            "order reference {} already exists on this terminal (order {other})",
+            o.order_ref
+        ));
+    }
+    page.feed += 1;
+    let at = timestamp_text(o.committed_at);
+    page.order_rows.push([
+        Val::from(o.order_id),
+        Val::from(page.store_id),
+        Val::from(page.feed),
+        Val::from(&o.order_ref),
+        Val::from(page.terminal.as_str()),
+        Val::from(event_id),
+        Val::from(&o.channel),
+        Val::from(&o.status),
+        Val::from(&o.currency),
+        Val::from(o.subtotal_q),
+        Val::from(o.discount_q),
+        Val::from(o.total_q),
+        Val::from(o.business_date.to_string()),
+        Val::from(at.as_str()),
+        Val::from(o.handle.clone()),
+        Val::from(page.received_at.as_str()),
+    ]);
+    let mut lines = BTreeMap::new();
+    for l in &o.lines {
+        // One of a kind by the server's catalog, whatever the till's line says.
+        let unique = page.skus.get(&l.sku).copied().unwrap_or(false);
+        page.lines.push([
+            Val::from(page.store_id),
+            Val::from(o.order_id),
+            Val::from(i64::from(l.line_no)),
+            Val::from(&l.sku),
+            Val::from(&l.name),
+            Val::from(l.unit_price_q),
+            Val::from(l.qty),
+            Val::from(l.discount_q),
+            Val::from(l.total_q),
+            Val::from(unique),
+        ]);
+        if unique {
+            page.unique_touched.insert(l.sku.clone());
+        }
+        lines.insert(
+            i64::from(l.line_no),
+            LineState {
+                sku: l.sku.clone(),
+                unique,
+                status: None,
+            },
+        );
+    }
+    page.orders.insert(
+        o.order_id,
+        OrderState {
+            store_id: page.store_id,
+            order_ref: o.order_ref.clone(),
+            channel: o.channel.clone(),
+            status: o.status.clone(),
+            lines,
+        },
+    );
+    page.refs.insert(o.order_ref.clone(), o.order_id);
+    page.record_event(
+        o.order_id,
+        event_id,
+        "order.committed",
+        None,
+        None,
+        Some(&o.status),
+        None,
+        &at,
+        None,
+    );
+    None
+}
+
+pub(super) async fn change_status<T: Tx>(
+    tx: &mut T,
+    page: &mut Page,
+    event_id: Uuid,
+    c: &OrderStatusChanged,
+) -> Result<Verdict> {
+    let order = match page.order_in_store(c.order_id, &c.order_ref) {
+        Ok(o) => o,
+        Err(reason) => return Ok(Some(reason)),
+    };
+    let name = &order.order_ref;
+    let Some(flow) = page.flows.get(&order.channel) else {
+        return Ok(Some(format!(
+            "order {name}: unknown channel {}",
+            order.channel
+        )));
+    };
+    if order.status != c.from {
+        return Ok(Some(format!(
+            "order {name} is {}, not {}",
+            order.status, c.from
+        )));
+    }
+    if !flow.allows(&c.from, &c.to) {
+        return Ok(Some(format!(
+            "channel {} does not allow order {name} to move from {} to {}",
+            order.channel, c.from, c.to
+        )));
+    }
+    let fits = if c.to == flow.cancelled {
+        Fits::GiveBack { refund: false }
+    } else if c.to == "refunded" {
+        Fits::GiveBack { refund: true }
+    } else {
+        Fits::Nothing
+    };
+    if let Some(reason) = validate::deltas(&c.stock_deltas, fits) {
+        return Ok(Some(reason));
+    }
+    let dead = DEAD_STATUSES.contains(&c.to.as_str()) || c.to == flow.cancelled;
+    let touched: Vec<String> = if dead {
+        order
+            .lines
+            .values()
+            .filter(|l| l.unique)
+            .map(|l| l.sku.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    page.flush_orders(tx).await?;
+    tx.exec(
+        "UPDATE orders SET status = $1 WHERE order_id = $2",
+        params![&c.to, c.order_id],
+    )
+    .await?;
+    let at = timestamp_text(c.at);
+    page.record_event(
+        c.order_id,
+        event_id,
+        "order.status_changed",
+        None,
+        Some(&c.from),
+        Some(&c.to),
+        Some(&c.actor),
+        &at,
+        c.reason.as_deref(),
+    );
+    page.unique_touched.extend(touched);
+    if let Some(o) = page.orders.get_mut(&c.order_id) {
+        o.status = c.to.clone();
+    }
+    Ok(None)
+}
+
+pub(super) async fn change_item<T: Tx>(
+    tx: &mut T,
+    page: &mut Page,
+    event_id: Uuid,
+    c: &OrderItemStatusChanged,
+) -> Result<Verdict> {
+    let order = match page.order_in_store(c.order_id, &c.order_ref) {
+        Ok(o) => o,
+        Err(reason) => return Ok(Some(reason)),
+    };
+    let name = &order.order_ref;
+    let line_no = i64::from(c.line_no);
+    let Some(line) = order.lines.get(&line_no) else {
+        return Ok(Some(format!("order {name} has no line {}", c.line_no)));
+    };
+    let current = line.status.as_deref();
+    if let Some(cur) = current.filter(|s| FINAL_ITEM_STATUSES.contains(s)) {
+        return Ok(Some(format!(
+            "line {} of order {name} is already {cur}",
+            c.line_no
+        )));
+    }
+    if current != c.from.as_deref() {
+        return Ok(Some(format!(
+            "line {} of order {name} is {}, not {}",
+            c.line_no,
+            current.unwrap_or("without a status"),
+            c.from.as_deref().unwrap_or("without a status")
+        )));
+    }
+    let touched = (c.to == "cancelled" && line.unique).then(|| line.sku.clone());
+    page.flush_orders(tx).await?;
+    tx.exec(
+        "UPDATE order_lines SET status = $1 WHERE order_id = $2 AND line_no = $3",
+        params![&c.to, c.order_id, line_no],
+    )
+    .await?;
+    let at = timestamp_text(c.at);
+    page.record_event(
+        c.order_id,
+        event_id,
+        "order.item_status_changed",
+        Some(line_no),
+        c.from.as_deref(),
+        Some(&c.to),
+        Some(&c.actor),
+        &at,
+        None,
+    );
+    page.unique_touched.extend(touched);
+    if let Some(l) = page
+        .orders
+        .get_mut(&c.order_id)
+        .and_then(|o| o.lines.get_mut(&line_no))
+    {
+        l.status = Some(c.to.clone());
+    }
+    Ok(None)
+}
