@@ -8,4 +8,5 @@ mod crash;
 mod props;
 mod replicas;
 mod rules;
+mod situations;
 mod sync;

@@ -83,11 +83,10 @@ async fn admin(base: &str, method: reqwest::Method, path: &str, body: Option<Val
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_server_processes_on_one_postgres_count_every_sale_once() {
-    let Ok(base_url) = std::env::var("TILLBOOK_TEST_POSTGRES_URL") else {
-        eprintln!("skipped: TILLBOOK_TEST_POSTGRES_URL not set (run under scripts/with-postgres.sh)");
-        return;
-    };
+#[ignore = "needs PostgreSQL: scripts/with-postgres.sh"]
+async fn two_server_processes_count_every_sale_once_postgres() {
+    let base_url = std::env::var("TILLBOOK_TEST_POSTGRES_URL")
+        .expect("TILLBOOK_TEST_POSTGRES_URL is not set: run under scripts/with-postgres.sh");
     let (client, conn) = tokio_postgres::connect(&base_url, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
     let name = format!("tillbook_replicas_{}", uuid::Uuid::now_v7().simple());

@@ -145,8 +145,14 @@ fn bad_session_input_has_codes_and_changes_nothing() {
     assert_eq!(code(t.book.set_line_discount(&key, "L1", 501)), ErrorCode::InvalidDiscount);
     assert_eq!(code(t.book.set_discount(&key, -1)), ErrorCode::InvalidDiscount);
     assert_eq!(code(t.book.set_discount(&key, 501)), ErrorCode::InvalidDiscount);
-    assert_eq!(code(t.book.add_line(&key, "B", i64::MAX, None)), ErrorCode::AmountOverflow);
+    // Quantities and prices are bounded, so no line or total can overflow.
+    use tillbook_protocol::limits::{MAX_PRICE_Q, MAX_QTY};
+    assert_eq!(code(t.book.add_line(&key, "B", i64::MAX, None)), ErrorCode::InvalidQuantity);
+    assert_eq!(code(t.book.add_line(&key, "B", MAX_QTY + 1, None)), ErrorCode::InvalidQuantity);
     assert_eq!(code(t.book.add_line(&key, "A", i64::MAX, None)), ErrorCode::InvalidQuantity);
+    assert_eq!(code(t.book.set_quantity(&key, "L1", MAX_QTY + 1)), ErrorCode::InvalidQuantity);
+    assert_eq!(code(t.book.add_line(&key, "B", 1, Some(MAX_PRICE_Q + 1))), ErrorCode::InvalidPrice);
+    assert_eq!(code(t.book.set_note(&key, "a\0b")), ErrorCode::InvalidArgument);
     assert_eq!(code(t.book.open_session(Some("table"), None)), ErrorCode::InvalidArgument);
     assert_eq!(code(t.book.open_session(None, Some("web"))), ErrorCode::UnknownChannel);
     assert_eq!(fingerprint(&t), before);

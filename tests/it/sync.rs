@@ -229,17 +229,20 @@ async fn a_copied_book_stops_syncing_and_asks_for_enrolment() {
     assert_eq!(copy.order(&shared).unwrap().sync_state, SyncState::Applied);
     assert_eq!(server.orders().await.len(), orders_before);
     assert_eq!(server.on_hand("LATTE").await, latte);
-    // Its next order reuses a reference the original already sent: the server records it as
-    // rejected, never merged.
-    let dup = sell(&mut copy, "CROISSANT", 1, "copy-sale");
+    // Its next order carries the new terminal code, reaches the server as the new terminal's
+    // order, and is never merged with the original's.
+    let original_code = t.book.settings().terminal_code.clone();
+    let copy_code = copy.settings().terminal_code.clone();
+    assert_ne!(copy_code, original_code, "re-enrolment gives the copy its own terminal code");
+    let own = sell(&mut copy, "CROISSANT", 1, "copy-sale");
+    assert!(own.contains(&format!("-{copy_code}-")), "{own}");
     tillbook_sync::run(&mut copy, &opts()).await.unwrap();
     assert_eq!(copy.sync_status().unwrap().pending, 0);
-    let v = copy.order(&dup).unwrap();
-    assert_eq!(v.sync_state, SyncState::Rejected, "{v:?}");
-    assert!(v.sync_reason.as_deref().unwrap_or("").contains(&dup), "{:?}", v.sync_reason);
-    assert_eq!(server.orders().await.len(), orders_before);
-    let alerts = server.admin(reqwest::Method::GET, "/v1/admin/alerts", None).await;
-    assert!(alerts.to_string().contains(&dup), "{alerts}");
+    assert_eq!(copy.order(&own).unwrap().sync_state, SyncState::Applied);
+    let orders = server.orders().await;
+    assert_eq!(orders.len(), orders_before + 1);
+    let theirs = orders.iter().find(|o| o["ref"] == own.as_str()).expect("the copy's sale is in the back office");
+    assert_eq!(theirs["terminal_id"], copy.settings().terminal_id.to_string());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -389,13 +392,13 @@ async fn watch_backs_off_while_offline_and_drains_when_the_server_returns() {
 /// deltas the server has applied since, until the page that carries it arrives.
 #[test]
 fn stock_view_stays_exact_between_pull_pages() {
-    use tillbook_protocol::sync::{Change, PullResponse};
+    use tillbook_protocol::sync::{Change, PullCursor, PullResponse};
     let mut t = crate::support::stocked_book(10);
     let level = |sku: &str, on_hand: i64| Change::StockLevel { version: 1, sku: sku.into(), location: "main".into(), on_hand };
     let page = |changes: Vec<Change>, has_more: bool, last_applied_seq: u64, reset: bool| PullResponse {
         reset,
         changes,
-        cursor: 1,
+        cursor: PullCursor { chain: 1, store: 1 },
         has_more,
         last_applied_seq,
     };
