@@ -994,3 +994,94 @@ fn a_terminal_cannot_read_another_stores_data() {
     let a = server.request(reqwest::Method::POST, "/v1/sync/pull", &token, Some(own));
     assert_eq!(a.status, 200, "pull of its own store: {}", short(&a.text));
 }
+
+/// Rewrites the payload of the outbox row at `seq` with `change` and stores its new hash, as a
+/// till with a bug (or a tampered book) would send it. The book file is closed (no process runs).
+fn tamper(till: &Till, seq: i64, change: impl FnOnce(&mut Value)) {
+    let conn = rusqlite::Connection::open(till.data().join("book.sqlite")).expect("open the book");
+    let text: String = conn.query_row("SELECT payload FROM outbox WHERE seq = ?1", [seq], |r| r.get(0)).expect("outbox row");
+    let mut payload: Value = serde_json::from_str(&text).unwrap();
+    change(&mut payload);
+    let hash = tillbook_protocol::payload_hash(&payload);
+    let changed = conn
+        .execute(
+            "UPDATE outbox SET payload = ?2, payload_hash = ?3 WHERE seq = ?1",
+            rusqlite::params![seq, tillbook_protocol::canonical_json(&payload), hash],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+}
+
+/// The outbox seq of an order's first row of `kind`.
+fn seq_of(till: &Till, order_ref: &str, kind: &str) -> i64 {
+    let conn = rusqlite::Connection::open(till.data().join("book.sqlite")).expect("open the book");
+    conn.query_row(
+        "SELECT seq FROM outbox WHERE order_ref = ?1 AND kind = ?2 ORDER BY seq LIMIT 1",
+        rusqlite::params![order_ref, kind],
+        |r| r.get(0),
+    )
+    .expect("outbox row of the order")
+}
+
+/// Events that break the rules (totals that do not add up, a quantity of zero, a NUL in a
+/// name, a status move the channel's flow does not allow) are each recorded as rejected with a
+/// reason: the queue goes on, the good sales around them arrive, the till shows why, and the
+/// rejected ones move no stock.
+#[test]
+fn events_that_break_the_rules_are_rejected_without_blocking_the_queue() {
+    let server = Server::start();
+    let (till, _) = enrolled_till(&server, "till", "P1");
+    let espresso0 = server.on_hand("main", "ESPRESSO");
+    let good_before = till.sell(&[("ESPRESSO", 1)], "good-1");
+    let bad_total = till.sell(&[("ESPRESSO", 2)], "bad-total");
+    let bad_qty = till.sell(&[("ESPRESSO", 1), ("LATTE", 1)], "bad-qty");
+    let bad_name = till.sell(&[("LATTE", 1)], "bad-name");
+    let moved = till.sell(&[("LATTE", 1)], "moved");
+    till.run(&["order", "transition", &moved, "confirmed"]);
+    let good_after = till.sell(&[("ESPRESSO", 3)], "good-2");
+
+    tamper(&till, seq_of(&till, &bad_total, "order.committed"), |p| {
+        p["total_q"] = json!(p["total_q"].as_i64().unwrap() + 100);
+    });
+    tamper(&till, seq_of(&till, &bad_qty, "order.committed"), |p| {
+        p["lines"][1]["qty"] = json!(0);
+        p["lines"][1]["total_q"] = json!(0);
+        p["subtotal_q"] = p["lines"][0]["total_q"].clone();
+        p["total_q"] = p["lines"][0]["total_q"].clone();
+    });
+    tamper(&till, seq_of(&till, &bad_name, "order.committed"), |p| {
+        p["lines"][0]["name"] = json!("Lat\u{0}te");
+    });
+    tamper(&till, seq_of(&till, &moved, "order.status_changed"), |p| {
+        p["to"] = json!("completed");
+    });
+
+    till.sync();
+    let status = till.status();
+    assert_eq!(status["pending"], 0, "the queue drained: {status}");
+    assert_eq!(status["rejected"], 4, "four events rejected: {status}");
+    for (r, what) in [(&bad_total, "total"), (&bad_qty, "quantity"), (&bad_name, "NUL"), (&moved, "flow")] {
+        let v = till.run(&["order", "show", r]);
+        assert_eq!(v["sync_state"], "rejected", "{what}: {r} must be rejected: {v}");
+        let reason = v["sync_reason"].as_str().unwrap_or_default();
+        assert!(!reason.is_empty(), "{what}: {r} is rejected with a reason: {v}");
+    }
+    for r in [&good_before, &good_after] {
+        assert_eq!(till.run(&["order", "show", r])["sync_state"], "applied", "{r}");
+    }
+    let on_server = refs(&server.orders(None));
+    for r in [&good_before, &good_after, &moved] {
+        assert!(on_server.contains(r), "{r} reached the back office: {on_server:?}");
+    }
+    for r in [&bad_total, &bad_qty, &bad_name] {
+        assert!(!on_server.contains(r), "{r} must not be in the back office: {on_server:?}");
+    }
+    let alerts = server.alerts();
+    let rejected = array(&alerts, "rejected", "alerts");
+    assert_eq!(rejected.len(), 4, "the back office sees every rejection: {alerts}");
+    assert!(rejected.iter().all(|e| e["reason"].as_str().is_some_and(|r| !r.is_empty())), "{alerts}");
+    // Only the good sales moved stock; the order whose move was rejected stays as it was.
+    assert_eq!(server.on_hand("main", "ESPRESSO"), espresso0 - 4);
+    let moved_on_server = server.orders(None).into_iter().find(|o| o["ref"] == moved.as_str()).unwrap();
+    assert_eq!(moved_on_server["status"], "new", "{moved_on_server}");
+}

@@ -268,6 +268,18 @@ pub async fn stores_do_not_wait(db: Db) {
         !a_push.is_finished(),
         "store A's push must wait for its store's lock"
     );
+    // A back-office listing taken now, while A's order is still uncommitted, ...
+    let first = s.admin("GET", "/v1/admin/orders?limit=1000", None).await;
+    let refs = |v: &serde_json::Value| -> Vec<String> {
+        v["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["ref"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(refs(&first), vec!["B-1".to_string()]);
+    let cursor = first["cursor"].as_str().unwrap().to_string();
     tx.rollback().await.unwrap();
     let a = tokio::time::timeout(Duration::from_secs(10), a_push)
         .await
@@ -276,6 +288,11 @@ pub async fn stores_do_not_wait(db: Db) {
     assert!(a.0.is_success(), "{} {}", a.0, a.1);
     let r: PushResponse = serde_json::from_value(a.1).unwrap();
     assert_eq!(r.results[0].outcome, EventOutcome::Applied);
+    // ... goes on from its cursor and finds the order committed since: nothing is skipped.
+    let next = s
+        .admin("GET", &format!("/v1/admin/orders?limit=1000&after={cursor}"), None)
+        .await;
+    assert_eq!(refs(&next), vec!["A-1".to_string()], "{next}");
 }
 
 /// Only transient faults answer 503: a lock wait past `lock_timeout` is 503
