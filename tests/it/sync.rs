@@ -417,3 +417,29 @@ fn stock_view_stays_exact_between_pull_pages() {
     sell(&mut t.book, "A", 1, "s2");
     assert_eq!(on_hand(&t, "A"), 7);
 }
+
+/// An order whose items are all final completes (or, all cancelled, cancels) by itself, from
+/// any status that does not end it: the server accepts that move, judged from the items it
+/// holds, and a jump the flow does not allow while items are open is still refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_whose_items_are_all_final_completes_by_itself_on_the_server() {
+    let server = Server::start().await;
+    let mut t = till();
+    tillbook_sync::enroll(&mut t.book, &server.base, &server.code("T").await).await.unwrap();
+    tillbook_sync::run(&mut t.book, &opts()).await.unwrap();
+    let croissant = server.on_hand("CROISSANT").await;
+    let done = sell(&mut t.book, "LATTE", 1, "done");
+    t.book.set_item_status(&done, 1, "delivered", "kitchen").unwrap();
+    assert_eq!(t.book.order(&done).unwrap().status, "completed");
+    let gone = sell(&mut t.book, "CROISSANT", 1, "gone");
+    t.book.set_item_status(&gone, 1, "cancelled", "kitchen").unwrap();
+    assert_eq!(t.book.order(&gone).unwrap().status, "cancelled");
+    tillbook_sync::run(&mut t.book, &opts()).await.unwrap();
+    let s = t.book.sync_status().unwrap();
+    assert_eq!((s.pending, s.rejected), (0, 0), "{s:?}");
+    let orders = server.orders().await;
+    let status = |r: &str| orders.iter().find(|o| o["ref"] == r).unwrap()["status"].clone();
+    assert_eq!(status(&done), "completed");
+    assert_eq!(status(&gone), "cancelled");
+    assert_eq!(server.on_hand("CROISSANT").await, croissant, "the cancelled item gave its stock back once");
+}

@@ -1,17 +1,30 @@
-//! A terminal process of `it::chaos`: rings up orders and syncs, until it is killed.
+//! A terminal process of `it::chaos`: rings up orders, moves their items, cancels, adjusts
+//! and counts stock, tries to sell the one unique item, and syncs, until it is killed.
 //!
-//! Usage: `chaos_terminal BOOK_PATH ORDERS SEED PACE_MS`. The book is created and enrolled
-//! by the test beforehand. The process rings up orders (1–3 lines of the demo SKUs, quantity
-//! 1–3) with the idempotency key `o-<n>`, where `n` is the number of `o-` orders already in
-//! the book, so a restarted process goes on where the killed one stopped; about one order in
-//! eight is cancelled right away (a status event that gives stock back). Every few orders it
-//! runs a sync with small pages and few attempts; a server it cannot reach is normal (the
-//! book keeps the queue). Once the book holds ORDERS `o-` orders it prints `rung ORDERS` and
-//! keeps syncing every few hundred milliseconds, forever.
+//! Usage: `chaos_terminal BOOK_PATH ORDERS SEED PACE_MS [UNIQUE_SKU]`. The book is created and
+//! enrolled by the test beforehand. The process rings up orders (1–3 lines of the demo SKUs,
+//! quantity 1–3) with the idempotency key `o-<n>`, where `n` is the number of `o-` orders
+//! already in the book, so a restarted process goes on where the killed one stopped. Around
+//! each order, at random:
+//! - now and then the unique item (`UNIQUE_SKU`) joins the basket; the book may refuse it
+//!   (`unique_unavailable`, `blocking_issues`…: it is sold or reserved, or not pulled yet),
+//!   and the order is then rung without it;
+//! - about one order in ten is cancelled right away, and now and then an older open order;
+//! - a few item-status moves on open orders (processing → ready → delivered, sometimes an
+//!   item cancelled; an order whose items are all final completes, or is cancelled, by itself);
+//! - a stock receiving or adjustment, or a count of a demo SKU.
+//!
+//! Every few orders it runs a sync with small pages and few attempts; a server it cannot
+//! reach is normal (the book keeps the queue). Once the book holds ORDERS `o-` orders it
+//! prints `rung ORDERS` and keeps syncing every few hundred milliseconds, forever. A starting
+//! process abandons the sessions a killed one left open (a till that restarts does the same).
 //!
 //! Every line is flushed as soon as it is true:
 //! - `committed REF`: the order is durable in the book;
+//! - `unique sold REF` or `unique refused CODE`;
 //! - `cancelled REF`;
+//! - `item REF LINE STATUS`;
+//! - `adjusted SKU DELTA REASON`, `counted SKU QTY`;
 //! - `sync start`, then `sync ok PUSHED PULLED` or `sync err CODE MESSAGE`;
 //! - `rung N`.
 
@@ -22,9 +35,12 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tillbook_orderbook::{Book, CommitOptions};
+use tillbook_orderbook::{Book, CommitOptions, ErrorCode};
+use tillbook_protocol::events::StockReason;
 
 const SKUS: [&str; 6] = ["ESPRESSO", "CAPPUCCINO", "LATTE", "CROISSANT", "PAIN_AU_CHOCOLAT", "CARROT_CAKE"];
+/// Order statuses that end an order (the default in-store flow).
+const FINAL: [&str; 3] = ["completed", "cancelled", "refunded"];
 
 /// Prints one line and flushes it; a closed pipe means the parent is gone.
 fn say(line: &str) -> bool {
@@ -32,18 +48,113 @@ fn say(line: &str) -> bool {
     writeln!(out, "{line}").and_then(|_| out.flush()).is_ok()
 }
 
+/// `Err(None)`: the parent is gone, stop quietly; `Err(Some(why))`: a fault of the book.
+type Step<T> = Result<T, Option<String>>;
+
+fn tell(line: &str) -> Step<()> {
+    if say(line) {
+        Ok(())
+    } else {
+        Err(None)
+    }
+}
+
+fn fault<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> Option<String> + '_ {
+    move |e| Some(format!("{what}: {e}"))
+}
+
 fn rung(book: &Book) -> tillbook_orderbook::Result<i64> {
     Ok(book.connection().query_row("SELECT COUNT(*) FROM orders WHERE idempotency_key LIKE 'o-%'", [], |r| r.get(0))?)
 }
 
-fn ring(book: &mut Book, rng: &mut StdRng, n: i64) -> tillbook_orderbook::Result<String> {
-    let session = book.open_session(None, None)?.session_key;
+/// Rings order `o-n`, with the unique item when `unique` names it; prints what happened.
+fn ring(book: &mut Book, rng: &mut StdRng, n: i64, unique: Option<&str>) -> Step<String> {
+    let session = book.open_session(None, None).map_err(fault("open session"))?.session_key;
     for _ in 0..rng.random_range(1..=3) {
         let sku = SKUS[rng.random_range(0..SKUS.len())];
-        book.add_line(&session, sku, rng.random_range(1..=3), None)?;
+        book.add_line(&session, sku, rng.random_range(1..=3), None).map_err(fault("add line"))?;
     }
-    let out = book.commit(&session, &format!("o-{n}"), CommitOptions::default())?;
+    let mut unique_line = None;
+    if let Some(sku) = unique {
+        match book.add_line(&session, sku, 1, None) {
+            Ok(line) => unique_line = Some(line.line_id),
+            Err(e) => tell(&format!("unique refused {}", e.code.as_str()))?,
+        }
+    }
+    let key = format!("o-{n}");
+    let out = match book.commit(&session, &key, CommitOptions::default()) {
+        Ok(out) => out,
+        Err(e)
+            if unique_line.is_some()
+                && matches!(e.code, ErrorCode::BlockingIssues | ErrorCode::UniqueUnavailable | ErrorCode::HoldExpired) =>
+        {
+            // Sold or reserved elsewhere since it joined the basket: ring the rest.
+            tell(&format!("unique refused {}", e.code.as_str()))?;
+            book.remove_line(&session, unique_line.as_deref().unwrap()).map_err(fault("remove unique line"))?;
+            unique_line = None;
+            book.commit(&session, &key, CommitOptions::default()).map_err(fault("commit without the unique item"))?
+        }
+        Err(e) => return Err(Some(format!("commit {key}: {e}"))),
+    };
+    tell(&format!("committed {}", out.order_ref))?;
+    if unique_line.is_some() {
+        tell(&format!("unique sold {}", out.order_ref))?;
+    }
     Ok(out.order_ref)
+}
+
+/// Refs of the book's open (not final) orders, newest first.
+fn open_orders(book: &Book) -> Step<Vec<String>> {
+    let orders = book.orders(None, 200).map_err(fault("list orders"))?;
+    Ok(orders.into_iter().filter(|o| !FINAL.contains(&o.status.as_str())).map(|o| o.order_ref).collect())
+}
+
+/// Moves one item of a random open order one step along processing → ready → delivered,
+/// or cancels it.
+fn move_item(book: &mut Book, rng: &mut StdRng) -> Step<()> {
+    let open = open_orders(book)?;
+    if open.is_empty() {
+        return Ok(());
+    }
+    let order_ref = &open[rng.random_range(0..open.len())];
+    let view = book.order(order_ref).map_err(fault("read order"))?;
+    let movable: Vec<_> =
+        view.lines.iter().filter(|l| !matches!(l.item_status.as_deref(), Some("delivered" | "cancelled"))).collect();
+    if movable.is_empty() {
+        return Ok(());
+    }
+    let line = movable[rng.random_range(0..movable.len())];
+    let cancel = rng.random_bool(0.1);
+    let to = match (line.item_status.as_deref(), cancel) {
+        (_, true) => "cancelled",
+        (None, false) => "processing",
+        (Some("processing"), false) => "ready",
+        (_, false) => "delivered",
+    };
+    book.set_item_status(order_ref, line.line_no, to, "kitchen").map_err(fault(&format!("item {order_ref}/{}", line.line_no)))?;
+    tell(&format!("item {order_ref} {} {to}", line.line_no))
+}
+
+/// A receiving, an adjustment or a count of a random demo SKU.
+fn touch_stock(book: &mut Book, rng: &mut StdRng) -> Step<()> {
+    let sku = SKUS[rng.random_range(0..SKUS.len())];
+    match rng.random_range(0..3) {
+        0 => {
+            let delta = rng.random_range(5..=20);
+            book.adjust_stock(sku, delta, StockReason::Receiving, "delivery").map_err(fault("receiving"))?;
+            tell(&format!("adjusted {sku} {delta} receiving"))
+        }
+        1 => {
+            let delta = if rng.random_bool(0.5) { rng.random_range(1..=3) } else { -rng.random_range(1..=3) };
+            book.adjust_stock(sku, delta, StockReason::Adjustment, "breakage").map_err(fault("adjustment"))?;
+            tell(&format!("adjusted {sku} {delta} adjustment"))
+        }
+        _ => {
+            let counted = rng.random_range(20..=80);
+            book.adjust_stock(sku, counted, StockReason::Count, "shelf count").map_err(fault("count"))?;
+            tell(&format!("counted {sku} {counted}"))
+        }
+    }
 }
 
 fn sync_options(rng: &mut StdRng) -> tillbook_sync::Options {
@@ -57,54 +168,60 @@ fn sync_options(rng: &mut StdRng) -> tillbook_sync::Options {
 }
 
 /// One sync; only a book fault is an error (a sync fault is reported and left to the test).
-async fn sync(book: &mut Book, rng: &mut StdRng) -> bool {
-    if !say("sync start") {
-        return false;
-    }
+async fn sync(book: &mut Book, rng: &mut StdRng) -> Step<()> {
+    tell("sync start")?;
     let line = match tillbook_sync::run(book, &sync_options(rng)).await {
         Ok(r) => format!("sync ok {} {}", r.pushed, r.pulled),
         Err(e) => format!("sync err {} {}", e.code, e.message.replace('\n', " ")),
     };
-    say(&line)
+    tell(&line)
 }
 
-async fn main_loop(path: PathBuf, orders: i64, seed: u64, pace: Duration) -> Result<(), String> {
-    let mut book = Book::open(&path).map_err(|e| format!("open {}: {e}", path.display()))?;
-    let mut n = rung(&book).map_err(|e| format!("counting orders: {e}"))?;
+async fn main_loop(path: PathBuf, orders: i64, seed: u64, pace: Duration, unique: Option<String>) -> Step<()> {
+    let mut book = Book::open(&path).map_err(fault(&format!("open {}", path.display())))?;
+    for s in book.sessions(Some("open")).map_err(fault("list sessions"))? {
+        book.abandon_session(&s.session_key).map_err(fault("abandon session"))?;
+    }
+    let mut n = rung(&book).map_err(fault("counting orders"))?;
     // A restarted process takes another path through the random choices.
     let mut rng = StdRng::seed_from_u64(seed ^ (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let mut until_sync = rng.random_range(1..=4);
     while n < orders {
-        let order_ref = ring(&mut book, &mut rng, n).map_err(|e| format!("ringing o-{n}: {e}"))?;
+        let with_unique = unique.as_deref().filter(|_| rng.random_bool(0.06));
+        let order_ref = ring(&mut book, &mut rng, n, with_unique)?;
         n += 1;
-        if !say(&format!("committed {order_ref}")) {
-            return Ok(());
+        if rng.random_bool(0.1) {
+            book.cancel_order(&order_ref, "chaos", Some("changed their mind")).map_err(fault(&format!("cancel {order_ref}")))?;
+            tell(&format!("cancelled {order_ref}"))?;
         }
-        if rng.random_bool(0.125) {
-            book.cancel_order(&order_ref, "chaos", Some("changed their mind")).map_err(|e| format!("cancel {order_ref}: {e}"))?;
-            if !say(&format!("cancelled {order_ref}")) {
-                return Ok(());
+        if rng.random_bool(0.03) {
+            let open = open_orders(&book)?;
+            if let Some(old) = open.get(rng.random_range(0..open.len().max(1))) {
+                book.cancel_order(old, "chaos", Some("left without it")).map_err(fault(&format!("cancel {old}")))?;
+                tell(&format!("cancelled {old}"))?;
             }
+        }
+        if rng.random_bool(0.6) {
+            for _ in 0..rng.random_range(1..=3) {
+                move_item(&mut book, &mut rng)?;
+            }
+        }
+        if rng.random_bool(0.15) {
+            touch_stock(&mut book, &mut rng)?;
         }
         until_sync -= 1;
         if until_sync == 0 {
             until_sync = rng.random_range(1..=4);
-            if !sync(&mut book, &mut rng).await {
-                return Ok(());
-            }
+            sync(&mut book, &mut rng).await?;
         }
         if !pace.is_zero() {
             let ms = pace.as_millis() as u64;
             tokio::time::sleep(Duration::from_millis(rng.random_range(ms / 2..=ms + ms / 2))).await;
         }
     }
-    if !say(&format!("rung {orders}")) {
-        return Ok(());
-    }
+    tell(&format!("rung {orders}"))?;
     loop {
-        if !sync(&mut book, &mut rng).await {
-            return Ok(());
-        }
+        sync(&mut book, &mut rng).await?;
         tokio::time::sleep(Duration::from_millis(rng.random_range(150..=400))).await;
     }
 }
@@ -116,10 +233,11 @@ fn main() -> ExitCode {
         let orders: i64 = args.get(2)?.parse().ok()?;
         let seed: u64 = args.get(3)?.parse().ok()?;
         let pace: u64 = args.get(4)?.parse().ok()?;
-        Some((path, orders, seed, Duration::from_millis(pace)))
+        let unique = args.get(5).cloned();
+        Some((path, orders, seed, Duration::from_millis(pace), unique))
     })();
-    let Some((path, orders, seed, pace)) = parsed else {
-        eprintln!("usage: chaos_terminal BOOK_PATH ORDERS SEED PACE_MS");
+    let Some((path, orders, seed, pace, unique)) = parsed else {
+        eprintln!("usage: chaos_terminal BOOK_PATH ORDERS SEED PACE_MS [UNIQUE_SKU]");
         return ExitCode::from(2);
     };
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -129,9 +247,9 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match rt.block_on(main_loop(path, orders, seed, pace)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+    match rt.block_on(main_loop(path, orders, seed, pace, unique)) {
+        Ok(()) | Err(None) => ExitCode::SUCCESS,
+        Err(Some(e)) => {
             eprintln!("chaos_terminal: {e}");
             ExitCode::from(1)
         }

@@ -40,23 +40,27 @@ SELECT t.id, (SELECT id FROM stores WHERE code = 'main'),
        t.last_applied_seq, t.last_seen_at, t.rejected_count
 FROM (SELECT terminals.*, row_number() OVER (ORDER BY created_at, id) AS n FROM terminals) t;
 
+-- The inbox keeps a payload's hash (duplicates are checked against it) and the payload itself
+-- only for rejected events (staff read it): an applied event lives on in the rows it wrote.
 CREATE TABLE inbox_new (
     store_id     BIGINT NOT NULL,
     terminal_id  TEXT NOT NULL,
     seq          BIGINT NOT NULL,
     event_id     TEXT NOT NULL UNIQUE,
     kind         TEXT NOT NULL,
-    payload      TEXT NOT NULL,
+    payload      TEXT,
     payload_hash TEXT NOT NULL,
     outcome      TEXT NOT NULL CHECK (outcome IN ('applied', 'rejected')),
     reason       TEXT,
     received_at  TEXT NOT NULL,
-    PRIMARY KEY (terminal_id, seq)
+    PRIMARY KEY (terminal_id, seq),
+    CHECK (outcome = 'applied' OR payload IS NOT NULL)
 );
 INSERT INTO inbox_new (store_id, terminal_id, seq, event_id, kind, payload, payload_hash, outcome,
                        reason, received_at)
-SELECT (SELECT id FROM stores WHERE code = 'main'), terminal_id, seq, event_id, kind, payload,
-       payload_hash, outcome, reason, received_at
+SELECT (SELECT id FROM stores WHERE code = 'main'), terminal_id, seq, event_id, kind,
+       CASE WHEN outcome = 'rejected' THEN payload END, payload_hash, outcome, reason,
+       received_at
 FROM inbox;
 
 -- Orders are known by their global order_id (existing ones: their committing event's id) and

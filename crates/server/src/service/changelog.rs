@@ -2,10 +2,13 @@
 //!
 //! Two kinds of scope: `chain` (products and channels, the whole chain's) and `store:<id>`
 //! (one store's stock levels and unique items). Each scope has its own head row in
-//! `log_heads`. A writer locks its scope's head row first and holds it to commit, so that
-//! scope's versions are handed out in commit order: a reader that has seen version `v` of a
-//! scope has seen every version below it. Writers of different scopes never wait on each
-//! other, so pushes into different stores run side by side.
+//! `log_heads`. A writer locks its scope's head row before it reads anything its entries
+//! are derived from and holds it to commit, so that scope's versions are handed out in
+//! commit order: a reader that has seen version `v` of a scope has seen every version below
+//! it. Writers of different scopes never wait on each other, so pushes into different
+//! stores run side by side; a push takes its store's lock as late as it can (after writing
+//! everything that needs no position), so pushes into one store overlap too and wait on
+//! each other only for the last few statements and the commit.
 //!
 //! A store's head row also carries its order feed counter: each order gets the next position
 //! under the same lock, so feed positions are commit-ordered per store too (back-office
@@ -20,7 +23,9 @@ use tillbook_protocol::PROTOCOL_VERSION;
 use crate::error::{Error, Result};
 use crate::params;
 use crate::service::terminals::{ensure_same, parse_uuid, to_i64, to_u64, Authed};
-use crate::storage::sql::{now_text, Row, Tx};
+use crate::storage::sql::{now_text, Row, Rows, Tx, Val};
+
+const CHANGE_COLUMNS: &[&str] = &["scope", "change_key", "version", "body"];
 
 /// Most entries one pull page carries.
 pub const MAX_PULL: u32 = 1000;
@@ -37,10 +42,12 @@ pub fn store_scope(store_id: i64) -> String {
 #[derive(Debug)]
 pub struct ChangeWriter {
     scope: String,
+    /// The last version and feed position handed out.
     head: i64,
-    start: i64,
     feed: i64,
-    feed_start: i64,
+    /// What the head row holds now.
+    stored_head: i64,
+    stored_feed: i64,
 }
 
 impl ChangeWriter {
@@ -58,9 +65,38 @@ impl ChangeWriter {
         Ok(ChangeWriter {
             scope: scope.to_string(),
             head,
-            start: head,
             feed,
-            feed_start: feed,
+            stored_head: head,
+            stored_feed: feed,
+        })
+    }
+
+    /// [`ChangeWriter::begin`] and the new head in one statement, when the caller knows how
+    /// many `versions` and `feeds` (positions) it will take: it updates the head row (which
+    /// locks it) and hands out what it reserved. Taking more still works (`finish` stores
+    /// it); taking fewer leaves a gap, which readers never mind.
+    pub async fn reserve<T: Tx>(
+        tx: &mut T,
+        scope: &str,
+        versions: usize,
+        feeds: usize,
+    ) -> Result<Self> {
+        let (versions, feeds) = (to_i64(versions as u64)?, to_i64(feeds as u64)?);
+        let row = tx
+            .query_opt(
+                "UPDATE log_heads SET version = version + $1, feed = feed + $2 WHERE scope = $3 \
+                 RETURNING version, feed",
+                params![versions, feeds, scope],
+            )
+            .await?
+            .ok_or_else(|| Error::Internal(format!("no change-log head for scope {scope}")))?;
+        let (top, feed_top) = (row.i64(0)?, row.i64(1)?);
+        Ok(ChangeWriter {
+            scope: scope.to_string(),
+            head: top - versions,
+            feed: feed_top - feeds,
+            stored_head: top,
+            stored_feed: feed_top,
         })
     }
 
@@ -76,31 +112,56 @@ impl ChangeWriter {
 
     /// Records `change` (its version is assigned here) as the latest entry for `key`.
     pub async fn append<T: Tx>(&mut self, tx: &mut T, key: &str, change: Change) -> Result<u64> {
-        self.head = self
-            .head
-            .checked_add(1)
-            .ok_or_else(|| Error::Internal("change-log version overflow".into()))?;
-        let change = with_version(change, to_u64(self.head));
-        let body = serde_json::to_string(&change).map_err(|e| Error::Internal(e.to_string()))?;
-        tx.exec(
-            "INSERT INTO changes (scope, change_key, version, body) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (scope, change_key) DO UPDATE SET version = excluded.version, \
-             body = excluded.body",
-            params![self.scope.as_str(), key, self.head, body],
-        )
-        .await?;
+        self.append_all(tx, [(key.to_string(), change)]).await?;
         Ok(to_u64(self.head))
     }
 
+    /// Records each `(key, change)` as the latest entry for its key, versions assigned in
+    /// the order given, in one statement. Keys must be distinct.
+    pub async fn append_all<T: Tx>(
+        &mut self,
+        tx: &mut T,
+        entries: impl IntoIterator<Item = (String, Change)>,
+    ) -> Result<()> {
+        let mut rows = Rows::new("changes", CHANGE_COLUMNS);
+        for (key, change) in entries {
+            self.head = self
+                .head
+                .checked_add(1)
+                .ok_or_else(|| Error::Internal("change-log version overflow".into()))?;
+            let change = with_version(change, to_u64(self.head));
+            let body =
+                serde_json::to_string(&change).map_err(|e| Error::Internal(e.to_string()))?;
+            rows.push([
+                Val::from(self.scope.as_str()),
+                Val::from(key),
+                Val::from(self.head),
+                Val::from(body),
+            ]);
+        }
+        rows.upsert(
+            tx,
+            " ON CONFLICT (scope, change_key) DO UPDATE SET version = excluded.version, \
+             body = excluded.body",
+        )
+        .await
+    }
+
+    /// Stores the new head (when it moved past what the row holds); returns the last
+    /// version.
     pub async fn finish<T: Tx>(self, tx: &mut T) -> Result<u64> {
-        if self.head != self.start || self.feed != self.feed_start {
+        if self.head > self.stored_head || self.feed > self.stored_feed {
             tx.exec(
                 "UPDATE log_heads SET version = $1, feed = $2 WHERE scope = $3",
-                params![self.head, self.feed, self.scope.as_str()],
+                params![
+                    self.head.max(self.stored_head),
+                    self.feed.max(self.stored_feed),
+                    self.scope.as_str()
+                ],
             )
             .await?;
         }
-        Ok(to_u64(self.head))
+        Ok(to_u64(self.head.max(self.stored_head)))
     }
 }
 

@@ -62,7 +62,8 @@ pub enum Op {
     },
     Push {
         token_hash: String,
-        request: PushRequest,
+        /// Shared: a retry clones the op, not the page.
+        request: std::sync::Arc<PushRequest>,
     },
     Pull {
         token_hash: String,
@@ -167,7 +168,7 @@ pub async fn execute<T: Tx>(tx: &mut T, op: Op) -> Result<Reply> {
         Op::Push {
             token_hash,
             request,
-        } => Reply::Pushed(push::push(tx, &token_hash, request).await?),
+        } => Reply::Pushed(push::push(tx, &token_hash, &request).await?),
         Op::Pull {
             token_hash,
             request,

@@ -1,11 +1,15 @@
 //! Push: a page of outbox rows applied in one transaction, exactly once (rules 4 to 7).
 //!
 //! The terminal's row is locked first, so pages of one terminal are applied one after
-//! another even across server replicas; then, when the page brings new rows, its store's
-//! change-log head (scope `store:<id>`), which numbers the store's log entries and its
-//! orders' feed positions in commit order. Pushes into different stores take different
-//! locks and never wait on each other. Whatever a page carries lands in the terminal's own
-//! store. For each row: `seq <= last` is a duplicate (checked
+//! another even across server replicas; last, when the page brings orders or stock or
+//! unique-item changes, its store's change-log head (scope `store:<id>`), which numbers the
+//! store's log entries and its orders' feed positions in commit order
+//! ([`events::Settle`]). Pushes into different stores take different locks and never wait
+//! on each other; pushes into one store wait on each other only for the page's last few
+//! statements and its commit. Whatever a page carries lands in the terminal's own store.
+//! The inbox keeps each row's payload hash (duplicates are checked against it), and the
+//! payload itself only for rejected rows: an applied one lives on in the rows it wrote.
+//! For each row: `seq <= last` is a duplicate (checked
 //! against the stored inbox row: another payload is a 422 for the whole page), `seq = last+1`
 //! is applied or rejected and recorded in the inbox, `seq > last+1` stops the page as a gap.
 //!
@@ -15,16 +19,16 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use tillbook_protocol::canonical_json;
 use tillbook_protocol::events::EventPayload;
 use tillbook_protocol::sync::{EventOutcome, EventResult, OutboxEvent, PushRequest, PushResponse};
-use tillbook_protocol::{canonical_json, payload_hash};
 
 use crate::error::{Error, Result};
 use crate::params;
-use crate::service::changelog::{check_protocol, store_scope, ChangeWriter};
-use crate::service::events::{self, Finished};
+use crate::service::changelog::check_protocol;
+use crate::service::events;
+use crate::service::stores;
 use crate::service::terminals::{authenticate, ensure_same, to_i64, Authed};
-use crate::service::{stores, unique};
 use crate::storage::sql::{now_text, query_keys, Row, Rows, Tx, Val};
 
 /// Most rows one push may carry.
@@ -69,31 +73,29 @@ const INBOX_COLUMNS: &[&str] = &[
     "received_at",
 ];
 
-/// A row past the cursor, ready to apply: its stored text, the hash of its payload and the
-/// payload decoded (or why it cannot be).
-struct Fresh {
-    seq: u64,
-    event_id: uuid::Uuid,
-    kind: String,
-    claimed_hash: String,
-    text: String,
+/// A row past the cursor, ready to apply: the row, its payload's hash and the payload
+/// decoded (or why it cannot be).
+struct Fresh<'a> {
+    ev: &'a OutboxEvent,
     computed: String,
     decoded: std::result::Result<EventPayload, String>,
 }
 
-fn fresh(ev: OutboxEvent) -> Fresh {
-    let text = canonical_json(&ev.payload);
-    let computed = tillbook_protocol::text_hash(&text);
-    let decoded = events::decode(&ev.kind, ev.payload);
-    Fresh {
-        seq: ev.seq,
-        event_id: ev.event_id,
-        kind: ev.kind,
-        claimed_hash: ev.payload_hash,
-        text,
-        computed,
-        decoded,
-    }
+fn fresh(ev: &OutboxEvent) -> Result<Fresh<'_>> {
+    Ok(Fresh {
+        ev,
+        computed: hash(&ev.payload)?,
+        decoded: events::decode(&ev.kind, &ev.payload),
+    })
+}
+
+/// [`tillbook_protocol::payload_hash`], with the canonical JSON streamed into the hash
+/// instead of built as a string first.
+fn hash(payload: &serde_json::Value) -> Result<String> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    serde_json::to_writer(&mut hasher, payload).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// What applying the run past the cursor did.
@@ -101,9 +103,6 @@ struct Run {
     results: Vec<EventResult>,
     last: u64,
     rejected: i64,
-    /// The stock movements and unique items for the store's log (the ledger rows are
-    /// written), and the last feed position taken.
-    finished: Option<Finished>,
 }
 
 /// Applies the rows that continue the cursor, in seq order, with their inbox rows.
@@ -113,16 +112,18 @@ struct Run {
 /// one was taken, or when a row fails a check (its error is left to the checked run, which
 /// finds the first failure in seq order, as applying the rows one by one would). The caller
 /// then rolls back and runs it checked.
+///
+/// The store's lock is taken last ([`events::Settle`]), after the inbox and every row that
+/// needs no position in the store are in.
 async fn apply_run<T: Tx>(
     tx: &mut T,
     authed: &Authed,
-    feed: i64,
-    new: &[Fresh],
+    new: &[Fresh<'_>],
     checked: bool,
 ) -> Result<Option<Run>> {
     let terminal = authed.id;
     let used: HashMap<String, Row> = if checked {
-        let ids: Vec<Val> = new.iter().map(|f| Val::from(f.event_id)).collect();
+        let ids: Vec<Val> = new.iter().map(|f| Val::from(f.ev.event_id)).collect();
         query_keys(
             tx,
             "SELECT i.event_id, i.terminal_id, i.seq, i.payload_hash FROM {keys} CROSS JOIN inbox i \
@@ -139,47 +140,45 @@ async fn apply_run<T: Tx>(
         HashMap::new()
     };
     let payloads = new.iter().filter_map(|f| f.decoded.as_ref().ok());
-    let mut page =
-        events::Page::prefetch(tx, terminal, authed.store_id, feed, payloads, checked).await?;
+    let mut page = events::Page::prefetch(tx, terminal, authed.store_id, payloads, checked).await?;
     let mut inbox = Rows::new("inbox", INBOX_COLUMNS);
     let received_at = now_text();
     let mut run = Run {
         results: Vec::with_capacity(new.len()),
         last: 0,
         rejected: 0,
-        finished: None,
     };
     for f in new {
-        if f.computed != f.claimed_hash {
+        if f.computed != f.ev.payload_hash {
             if !checked {
                 return Ok(None);
             }
             return Err(Error::PayloadHashInvalid(format!(
                 "seq {}: payload_hash {} does not match the payload ({})",
-                f.seq, f.claimed_hash, f.computed
+                f.ev.seq, f.ev.payload_hash, f.computed
             )));
         }
-        if let Some(row) = used.get(&f.event_id.to_string()) {
+        if let Some(row) = used.get(&f.ev.event_id.to_string()) {
             if row.text(3)? == f.computed {
                 // The same event, already applied under another identity of this terminal (a
                 // restored book enrolled again re-sends what the old identity sent): skipped.
                 run.results.push(EventResult {
-                    seq: f.seq,
-                    event_id: f.event_id,
+                    seq: f.ev.seq,
+                    event_id: f.ev.event_id,
                     outcome: EventOutcome::Duplicate,
                     reason: None,
                 });
-                run.last = f.seq;
+                run.last = f.ev.seq;
                 continue;
             }
             return Err(Error::PayloadMismatch(format!(
                 "event {} was already used by terminal {} seq {}",
-                f.event_id,
+                f.ev.event_id,
                 row.text(1)?,
                 row.i64(2)?
             )));
         }
-        let verdict = events::apply(tx, f.event_id, &f.decoded, &mut page).await?;
+        let verdict = events::apply(tx, f.ev.event_id, &f.decoded, &mut page).await?;
         if page.conflict() {
             return Ok(None);
         }
@@ -188,25 +187,28 @@ async fn apply_run<T: Tx>(
         } else {
             "applied"
         };
+        // The payload of an applied event lives on in the rows it wrote; a rejected one's is
+        // kept for staff.
+        let payload = verdict.as_ref().map(|_| canonical_json(&f.ev.payload));
         inbox.push([
             Val::from(authed.store_id),
             Val::from(terminal),
-            Val::from(to_i64(f.seq)?),
-            Val::from(f.event_id),
-            Val::from(&f.kind),
-            Val::from(&f.text),
+            Val::from(to_i64(f.ev.seq)?),
+            Val::from(f.ev.event_id),
+            Val::from(&f.ev.kind),
+            Val::from(payload),
             Val::from(&f.computed),
             Val::from(outcome),
             Val::from(verdict.clone()),
             Val::from(received_at.as_str()),
         ]);
         if let Some(reason) = &verdict {
-            tracing::info!(%terminal, seq = f.seq, kind = %f.kind, "event rejected: {reason}");
+            tracing::info!(%terminal, seq = f.ev.seq, kind = %f.ev.kind, "event rejected: {reason}");
             run.rejected += 1;
         }
         run.results.push(EventResult {
-            seq: f.seq,
-            event_id: f.event_id,
+            seq: f.ev.seq,
+            event_id: f.ev.event_id,
             outcome: if verdict.is_some() {
                 EventOutcome::Rejected
             } else {
@@ -214,21 +216,24 @@ async fn apply_run<T: Tx>(
             },
             reason: verdict,
         });
-        run.last = f.seq;
+        run.last = f.ev.seq;
     }
-    let Some(finished) = page.finish(tx).await? else {
+    let Some(settle) = page.finish(tx).await? else {
         return Ok(None);
     };
-    run.finished = Some(finished);
     if checked {
         inbox.flush(tx).await?;
     } else if !inbox.flush_new(tx, "event_id").await? {
         return Ok(None);
     }
+    record_progress(tx, terminal, run.last, run.rejected).await?;
+    if !settle.run(tx).await? {
+        return Ok(None);
+    }
     Ok(Some(run))
 }
 
-pub async fn push<T: Tx>(tx: &mut T, token_hash: &str, req: PushRequest) -> Result<PushResponse> {
+pub async fn push<T: Tx>(tx: &mut T, token_hash: &str, req: &PushRequest) -> Result<PushResponse> {
     check_protocol(req.protocol)?;
     let authed = authenticate(tx, token_hash, true).await?;
     ensure_same(&authed, req.terminal_id)?;
@@ -236,7 +241,7 @@ pub async fn push<T: Tx>(tx: &mut T, token_hash: &str, req: PushRequest) -> Resu
     check_page(&req.events)?;
     let terminal = authed.id;
     let mut last = authed.last_applied_seq;
-    let mut events = req.events;
+    let events = &req.events;
     // Seqs ascend strictly, so the page is: rows at or below the cursor (duplicates), the
     // run that continues the cursor, and whatever follows a gap (left alone).
     let dups = events.iter().take_while(|ev| ev.seq <= last).count();
@@ -246,17 +251,68 @@ pub async fn push<T: Tx>(tx: &mut T, token_hash: &str, req: PushRequest) -> Resu
         .take_while(|(ev, want)| ev.seq == *want)
         .count();
     let gap = dups + run < events.len();
-    events.truncate(dups + run);
-    let new: Vec<OutboxEvent> = events.split_off(dups);
+    let (events, new) = events[..dups + run].split_at(dups);
     let mut results = Vec::with_capacity(dups + run);
-    let mut rejected = 0i64;
 
     if !events.is_empty() {
+        let stored = stored_rows(tx, terminal, events).await?;
+        for ev in events {
+            let computed = hash(&ev.payload)?;
+            results.push(duplicate(ev, &computed, stored.get(&to_i64(ev.seq)?))?);
+        }
+    }
+
+    if !new.is_empty() {
+        let new: Vec<Fresh> = new.iter().map(fresh).collect::<Result<_>>()?;
+        // Optimistic first; if a key it brings is taken, undone and applied checked. The
+        // store's lock, taken after the savepoint, is let go by the rollback and taken again.
+        tx.exec("SAVEPOINT push_run", params![]).await?;
+        let applied = match apply_run(tx, &authed, &new, false).await? {
+            Some(applied) => applied,
+            None => {
+                tx.exec("ROLLBACK TO SAVEPOINT push_run", params![]).await?;
+                apply_run(tx, &authed, &new, true)
+                    .await?
+                    .ok_or_else(|| Error::Internal("a checked page found a key taken".into()))?
+            }
+        };
+        results.extend(applied.results);
+        last = applied.last;
+    } else {
+        record_progress(tx, terminal, last, 0).await?;
+    }
+    Ok(PushResponse {
+        last_applied_seq: last,
+        results,
+        gap,
+    })
+}
+
+/// The inbox rows of `events` (at or below the cursor, seqs ascending) by seq: one range
+/// scan of the terminal's inbox when their seqs are dense (a page sent again whole), else
+/// a lookup per seq.
+async fn stored_rows<T: Tx>(
+    tx: &mut T,
+    terminal: uuid::Uuid,
+    events: &[OutboxEvent],
+) -> Result<HashMap<i64, Row>> {
+    let (Some(first), Some(last)) = (events.first(), events.last()) else {
+        return Ok(HashMap::new());
+    };
+    let (lo, hi) = (to_i64(first.seq)?, to_i64(last.seq)?);
+    let rows = if hi - lo < 2 * events.len() as i64 {
+        tx.query(
+            "SELECT seq, event_id, payload_hash, outcome, reason FROM inbox \
+             WHERE terminal_id = $1 AND seq >= $2 AND seq <= $3",
+            params![terminal, lo, hi],
+        )
+        .await?
+    } else {
         let seqs: Vec<Val> = events
             .iter()
             .map(|ev| to_i64(ev.seq).map(Val::from))
             .collect::<Result<_>>()?;
-        let stored: HashMap<i64, Row> = query_keys(
+        query_keys(
             tx,
             "SELECT i.seq, i.event_id, i.payload_hash, i.outcome, i.reason FROM {keys} \
              CROSS JOIN inbox i WHERE i.seq = k.column1 AND i.terminal_id = $1",
@@ -265,55 +321,24 @@ pub async fn push<T: Tx>(tx: &mut T, token_hash: &str, req: PushRequest) -> Resu
             &seqs,
         )
         .await?
-        .into_iter()
-        .map(|r| Ok((r.i64(0)?, r)))
-        .collect::<Result<_>>()?;
-        for ev in &events {
-            let computed = payload_hash(&ev.payload);
-            results.push(duplicate(ev, &computed, stored.get(&to_i64(ev.seq)?))?);
-        }
-    }
+    };
+    rows.into_iter().map(|r| Ok((r.i64(0)?, r))).collect()
+}
 
-    if !new.is_empty() {
-        let new: Vec<Fresh> = new.into_iter().map(fresh).collect();
-        // The store's lock before the savepoint (a lock taken after one may be lost when it
-        // is rolled back), held to commit: feed positions and log versions in commit order.
-        let mut writer = ChangeWriter::begin(tx, &store_scope(authed.store_id)).await?;
-        // Optimistic first; if a key it brings is taken, undone and applied checked.
-        tx.exec("SAVEPOINT push_run", params![]).await?;
-        let applied = match apply_run(tx, &authed, writer.feed(), &new, false).await? {
-            Some(applied) => applied,
-            None => {
-                tx.exec("ROLLBACK TO SAVEPOINT push_run", params![]).await?;
-                apply_run(tx, &authed, writer.feed(), &new, true)
-                    .await?
-                    .ok_or_else(|| Error::Internal("a checked page found a key taken".into()))?
-            }
-        };
-        results.extend(applied.results);
-        last = applied.last;
-        rejected = applied.rejected;
-        if let Some(finished) = applied.finished {
-            writer.set_feed(finished.feed);
-            if !finished.stock.is_empty() {
-                finished.stock.flush(tx, &mut writer).await?;
-            }
-            unique::log(tx, &mut writer, authed.store_id, finished.unique_touched).await?;
-        }
-        writer.finish(tx).await?;
-    }
-
+/// Moves the terminal's cursor to `last` (its row is locked) and counts its rejections.
+async fn record_progress<T: Tx>(
+    tx: &mut T,
+    terminal: uuid::Uuid,
+    last: u64,
+    rejected: i64,
+) -> Result<()> {
     tx.exec(
         "UPDATE terminals SET last_applied_seq = $1, last_seen_at = $2, \
          rejected_count = rejected_count + $3 WHERE id = $4",
         params![to_i64(last)?, now_text(), rejected, terminal],
     )
     .await?;
-    Ok(PushResponse {
-        last_applied_seq: last,
-        results,
-        gap,
-    })
+    Ok(())
 }
 
 /// A row at or below the cursor: the stored row must be the same event with the same payload.

@@ -24,9 +24,10 @@
 //! the baseline: `on_hand = counted + Σ ledger non-count deltas after it` (one query; counts
 //! are rare). An older count is only recorded. Every sum is checked arithmetic.
 //!
-//! Deltas are queued as events apply, in a [`StockBatch`]; it is flushed once per transaction
-//! under the store's change-log lock: the ledger rows in multi-row inserts, then in key order
-//! the levels and a `StockLevel` change per key.
+//! Deltas are queued as events apply, in a [`StockBatch`]. Its ledger rows are inserted
+//! before the store's change-log lock is taken (they need no position); then, under the
+//! lock, the levels are read, brought up to date and logged, a `StockLevel` change per key,
+//! in one statement each.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -62,6 +63,10 @@ const LEDGER_COLUMNS: &[&str] = &[
     "recorded_at",
 ];
 
+const LEVEL_COLUMNS: &[&str] = &[
+    "store_id", "sku", "location", "on_hand", "count_at", "count_id",
+];
+
 /// One movement of a key in the batch: its ordering time, id, delta and (a count) counted.
 #[derive(Debug)]
 struct Move {
@@ -95,6 +100,11 @@ impl StockBatch {
             moves: BTreeMap::new(),
             recorded_at: now_text(),
         }
+    }
+
+    /// How many (sku, location) keys move.
+    pub fn keys(&self) -> usize {
+        self.moves.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -152,7 +162,8 @@ impl StockBatch {
     }
 
     /// Inserts the ledger rows not yet written, brings `stock_levels` up to date and logs the
-    /// new levels; returns them per key. `writer` must hold the store's change-log lock.
+    /// new levels (one statement each for every key); returns them per key. `writer` must
+    /// hold the store's change-log lock: the levels are read under it.
     pub async fn flush<T: Tx>(
         mut self,
         tx: &mut T,
@@ -178,6 +189,8 @@ impl StockBatch {
             );
         }
         let mut out = BTreeMap::new();
+        let mut rows = Rows::new("stock_levels", LEVEL_COLUMNS);
+        let mut changes = Vec::with_capacity(self.moves.len());
         for ((sku, location), moves) in std::mem::take(&mut self.moves) {
             let (mut on_hand, mut count_at, mut count_id) = levels
                 .remove(&(sku.clone(), location.clone()))
@@ -218,28 +231,32 @@ impl StockBatch {
                     }
                 }
             }
-            tx.exec(
-                "INSERT INTO stock_levels (store_id, sku, location, on_hand, count_at, count_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (store_id, sku, location) DO UPDATE \
-                 SET on_hand = excluded.on_hand, count_at = excluded.count_at, \
-                 count_id = excluded.count_id",
-                params![self.store_id, &sku, &location, on_hand, count_at, count_id],
-            )
-            .await?;
-            writer
-                .append(
-                    tx,
-                    &stock_key(&sku, &location),
-                    Change::StockLevel {
-                        version: 0,
-                        sku: sku.clone(),
-                        location: location.clone(),
-                        on_hand,
-                    },
-                )
-                .await?;
+            rows.push([
+                Val::from(self.store_id),
+                Val::from(&sku),
+                Val::from(&location),
+                Val::from(on_hand),
+                Val::from(count_at),
+                Val::from(count_id),
+            ]);
+            changes.push((
+                stock_key(&sku, &location),
+                Change::StockLevel {
+                    version: 0,
+                    sku: sku.clone(),
+                    location: location.clone(),
+                    on_hand,
+                },
+            ));
             out.insert((sku, location), on_hand);
         }
+        rows.upsert(
+            tx,
+            " ON CONFLICT (store_id, sku, location) DO UPDATE SET on_hand = excluded.on_hand, \
+             count_at = excluded.count_at, count_id = excluded.count_id",
+        )
+        .await?;
+        writer.append_all(tx, changes).await?;
         Ok(out)
     }
 }

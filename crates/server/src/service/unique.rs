@@ -46,19 +46,20 @@ pub async fn log<T: Tx>(
     store_id: i64,
     skus: impl IntoIterator<Item = String>,
 ) -> Result<()> {
+    let mut changes = Vec::new();
     for sku in skus {
         let sold_by = sold_by(tx, store_id, &sku).await?;
-        writer
-            .append(
-                tx,
-                &unique_key(&sku),
-                Change::UniqueItem {
-                    version: 0,
-                    sku,
-                    sold_by,
-                },
-            )
-            .await?;
+        changes.push((
+            unique_key(&sku),
+            Change::UniqueItem {
+                version: 0,
+                sku,
+                sold_by,
+            },
+        ));
+    }
+    if !changes.is_empty() {
+        writer.append_all(tx, changes).await?;
     }
     Ok(())
 }

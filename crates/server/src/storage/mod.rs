@@ -141,7 +141,7 @@ impl Store {
         expect!(
             self.run(Op::Push {
                 token_hash: token_hash.into(),
-                request
+                request: Arc::new(request),
             })
             .await?,
             Pushed

@@ -4,7 +4,8 @@
 //! (`SELECT … FOR UPDATE` on the terminal's row for its pushes, on a scope's `log_heads` row
 //! for that change log's versions and its store's order feed). Serialization failures, deadlocks and unique-key races are
 //! retried a bounded number of times; the server keeps no state of its own, so any number of
-//! server processes can share one database.
+//! server processes can share one database. Rows go in as one `INSERT … SELECT * FROM
+//! unnest(…)` per table, a column array each ([`Tx::insert`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -263,8 +264,110 @@ fn read_row(row: &tokio_postgres::Row) -> Result<Row> {
     Ok(Row(vals))
 }
 
+/// One column of rows to insert, as the array PostgreSQL unnests.
+enum Column {
+    Int(Vec<Option<i64>>),
+    Text(Vec<Option<String>>),
+}
+
+/// Splits row-major `values` into one array per column (a column's values share a type).
+fn columns_of(names: &[&str], values: Vec<Val>) -> Result<Vec<Column>> {
+    let width = names.len();
+    let rows = values.len() / width;
+    let mut out: Vec<Column> = values[..width]
+        .iter()
+        .map(|v| match v {
+            Val::Int(_) => Column::Int(Vec::with_capacity(rows)),
+            Val::Text(_) => Column::Text(Vec::with_capacity(rows)),
+        })
+        .collect();
+    for (i, v) in values.into_iter().enumerate() {
+        match (&mut out[i % width], v) {
+            (Column::Int(c), Val::Int(v)) => c.push(v),
+            (Column::Text(c), Val::Text(v)) => c.push(v),
+            _ => {
+                let name = names[i % width];
+                return Err(Error::Internal(format!("column {name} mixes types")));
+            }
+        }
+    }
+    Ok(out)
+}
+
+impl PgTx<'_> {
+    async fn insert_arrays(
+        &self,
+        table: &str,
+        columns: &[&str],
+        arrays: &[Column],
+        tail: &str,
+    ) -> std::result::Result<u64, tokio_postgres::Error> {
+        let casts: Vec<String> = arrays
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match c {
+                Column::Int(_) => format!("${}::bigint[]", i + 1),
+                Column::Text(_) => format!("${}::text[]", i + 1),
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO {table} ({}) SELECT * FROM unnest({}){tail}",
+            columns.join(", "),
+            casts.join(", ")
+        );
+        let params: Vec<&(dyn ToSql + Sync)> = arrays
+            .iter()
+            .map(|c| match c {
+                Column::Int(v) => v as &(dyn ToSql + Sync),
+                Column::Text(v) => v as &(dyn ToSql + Sync),
+            })
+            .collect();
+        let stmt = self.tx.prepare_cached(&sql).await?;
+        self.tx.execute(&stmt, &params).await
+    }
+}
+
 impl Tx for PgTx<'_> {
     const FOR_UPDATE: &'static str = " FOR UPDATE";
+
+    /// One statement however many rows: `INSERT … SELECT * FROM unnest($1::bigint[], …)`,
+    /// a parameter per column (one statement shape per table, planned in no time).
+    async fn insert(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        values: Vec<Val>,
+        tail: &str,
+    ) -> Result<u64> {
+        if values.is_empty() {
+            return Ok(0);
+        }
+        let arrays = columns_of(columns, values)?;
+        self.insert_arrays(table, columns, &arrays, tail)
+            .await
+            .map_err(|e| self.fail(e))
+    }
+
+    /// A plain insert that fails on a taken key (an `ON CONFLICT` insert checks and
+    /// confirms each row on its own, which costs PostgreSQL far more); the caller rolls back
+    /// to its savepoint.
+    async fn insert_new(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        values: Vec<Val>,
+        _key: &str,
+    ) -> Result<bool> {
+        if values.is_empty() {
+            return Ok(true);
+        }
+        let arrays = columns_of(columns, values)?;
+        match self.insert_arrays(table, columns, &arrays, "").await {
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => Ok(false),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
 
     async fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
         let stmt = self

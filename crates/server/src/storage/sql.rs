@@ -130,6 +130,56 @@ pub trait Tx {
             .await?
             .ok_or_else(|| Error::Internal(format!("no row for {sql}")))
     }
+
+    /// Inserts rows into `table`: `values` holds them one after another, a value per column
+    /// of `columns`; `tail` follows each statement (`ON CONFLICT …`). Returns how many rows
+    /// went in. By default multi-row `VALUES` statements, a few per call (a backend may
+    /// do better: PostgreSQL sends one statement of a column array each).
+    async fn insert(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        values: Vec<Val>,
+        tail: &str,
+    ) -> Result<u64> {
+        let width = columns.len();
+        let mut left = values.len() / width;
+        let mut at = 0;
+        let mut inserted = 0;
+        while left > 0 {
+            let n = chunk(left);
+            let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+            placeholders(&mut sql, n, width);
+            sql.push_str(tail);
+            inserted += self
+                .exec(&sql, &values[at * width..(at + n) * width])
+                .await?;
+            at += n;
+            left -= n;
+        }
+        Ok(inserted)
+    }
+
+    /// Inserts rows as [`Tx::insert`] does, unless one's `key` (a unique column; empty: any
+    /// unique key of the table) is already taken: then false, and the transaction must roll
+    /// back to a savepoint before its next statement (some rows may be in, or none). By
+    /// default the taken rows are skipped (`ON CONFLICT … DO NOTHING`) and counted; a
+    /// backend may instead fail the plain statement, which costs the database less.
+    async fn insert_new(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        values: Vec<Val>,
+        key: &str,
+    ) -> Result<bool> {
+        let rows = (values.len() / columns.len()) as u64;
+        let tail = if key.is_empty() {
+            " ON CONFLICT DO NOTHING".to_string()
+        } else {
+            format!(" ON CONFLICT ({key}) DO NOTHING")
+        };
+        Ok(self.insert(table, columns, values, &tail).await? == rows)
+    }
 }
 
 /// The server's clock as stored text: RFC 3339, UTC, microseconds (sorts as text).
@@ -166,8 +216,8 @@ fn placeholders(sql: &mut String, rows: usize, width: usize) {
     }
 }
 
-/// Rows waiting to be inserted into one table, written with multi-row `INSERT`s by
-/// [`Rows::flush`]: a page of events costs a few statements per table, not one per row.
+/// Rows waiting to be inserted into one table, written by [`Rows::flush`] with
+/// [`Tx::insert`]: a page of events costs a statement or a few per table, not one per row.
 #[derive(Debug)]
 pub struct Rows {
     table: &'static str,
@@ -200,47 +250,52 @@ impl Rows {
         self.values.is_empty()
     }
 
+    /// How many rows are queued.
+    pub fn len(&self) -> usize {
+        self.values.len() / self.columns.len()
+    }
+
+    /// Numbers the queued rows in `column`: `after + 1`, `after + 2`, … in the order queued;
+    /// returns the last number given (`after` when none is queued).
+    pub fn number(&mut self, column: usize, after: i64) -> i64 {
+        let width = self.columns.len();
+        let mut n = after;
+        for row in self.values.chunks_mut(width) {
+            n += 1;
+            row[column] = Val::from(n);
+        }
+        n
+    }
+
     /// Inserts every queued row, in the order queued.
     pub async fn flush<T: Tx>(&mut self, tx: &mut T) -> Result<()> {
         self.write(tx, "").await.map(|_| ())
     }
 
-    /// Inserts the queued rows but skips those whose `key` (a unique column; empty: any
-    /// unique key of the table) is already taken: true when every row went in.
+    /// Inserts the queued rows unless one's `key` (a unique column; empty: any unique key
+    /// of the table) is taken: false then, and the transaction must roll back to a savepoint
+    /// before its next statement ([`Tx::insert_new`]).
     pub async fn flush_new<T: Tx>(&mut self, tx: &mut T, key: &str) -> Result<bool> {
-        let rows = (self.values.len() / self.columns.len()) as u64;
-        let tail = if key.is_empty() {
-            " ON CONFLICT DO NOTHING".to_string()
-        } else {
-            format!(" ON CONFLICT ({key}) DO NOTHING")
-        };
-        let inserted = self.write(tx, &tail).await?;
-        Ok(inserted == rows)
+        if self.values.is_empty() {
+            return Ok(true);
+        }
+        let values = std::mem::take(&mut self.values);
+        tx.insert_new(self.table, self.columns, values, key).await
+    }
+
+    /// Inserts the queued rows with `tail` after the statement (an `ON CONFLICT … DO
+    /// UPDATE`: no two queued rows may share the conflict key).
+    pub async fn upsert<T: Tx>(&mut self, tx: &mut T, tail: &str) -> Result<()> {
+        self.write(tx, tail).await.map(|_| ())
     }
 
     /// Writes the queued rows with `tail` after each statement; how many rows went in.
     async fn write<T: Tx>(&mut self, tx: &mut T, tail: &str) -> Result<u64> {
-        let width = self.columns.len();
-        let mut left = self.values.len() / width;
-        let mut at = 0;
-        let mut inserted = 0;
-        while left > 0 {
-            let n = chunk(left);
-            let mut sql = format!(
-                "INSERT INTO {} ({}) VALUES ",
-                self.table,
-                self.columns.join(", ")
-            );
-            placeholders(&mut sql, n, width);
-            sql.push_str(tail);
-            inserted += tx
-                .exec(&sql, &self.values[at * width..(at + n) * width])
-                .await?;
-            at += n;
-            left -= n;
+        if self.values.is_empty() {
+            return Ok(0);
         }
-        self.values.clear();
-        Ok(inserted)
+        let values = std::mem::take(&mut self.values);
+        tx.insert(self.table, self.columns, values, tail).await
     }
 }
 

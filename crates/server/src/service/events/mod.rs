@@ -16,7 +16,8 @@
 //! [`Page`] reads up front, in a few statements, what its events will be checked against and
 //! keeps that view current as its events apply; the rows they write are queued and inserted
 //! with multi-row statements (before any statement that reads or updates them, and at the
-//! end of the page).
+//! end of the page). Orders are inserted last, under the store's lock, which numbers them
+//! in the store's feed ([`Settle`]): pushes into one store wait on each other only then.
 //!
 //! A page is first applied *optimistically*: it does not look up the order ids, references
 //! and stock delta ids its events bring (new ones, nearly always), and inserts them skipping
@@ -34,20 +35,42 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::params;
-use crate::service::changelog::CHAIN_SCOPE;
+use crate::service::changelog::{store_scope, ChangeWriter, CHAIN_SCOPE};
 use crate::service::stock::StockBatch;
 use crate::service::validate::{self, Verdict};
 use crate::storage::sql::{query_keys, timestamp_text, Rows, Tx, Val};
 
 mod moves;
+mod settle;
 use moves::{change_item, change_status, commit_order};
+pub use settle::Settle;
 
 /// An event's payload decoded, or the reason it cannot be (a rejection).
-pub fn decode(kind: &str, payload: serde_json::Value) -> std::result::Result<EventPayload, String> {
+/// (Read from a borrowed value, as [`EventPayload::from_value`] reads an owned one: the
+/// push keeps the payload, a rejected event's is stored.)
+pub fn decode(
+    kind: &str,
+    payload: &serde_json::Value,
+) -> std::result::Result<EventPayload, String> {
+    use serde::Deserialize;
     let Some(k) = EventKind::parse(kind) else {
         return Err(format!("unknown event kind {kind:?}"));
     };
-    EventPayload::from_value(k, payload).map_err(|e| format!("undecodable {kind} payload: {e}"))
+    let decoded = match k {
+        EventKind::OrderCommitted => {
+            Deserialize::deserialize(payload).map(EventPayload::OrderCommitted)
+        }
+        EventKind::OrderStatusChanged => {
+            Deserialize::deserialize(payload).map(EventPayload::OrderStatusChanged)
+        }
+        EventKind::OrderItemStatusChanged => {
+            Deserialize::deserialize(payload).map(EventPayload::OrderItemStatusChanged)
+        }
+        EventKind::StockAdjusted => {
+            Deserialize::deserialize(payload).map(EventPayload::StockAdjusted)
+        }
+    };
+    decoded.map_err(|e: serde_json::Error| format!("undecodable {kind} payload: {e}"))
 }
 
 /// Statuses in which an order no longer holds what it sold.
@@ -134,8 +157,10 @@ pub struct Page {
     /// This terminal's order references: created by the page, and (checked) those its
     /// commits bring that are already taken.
     refs: HashMap<String, Uuid>,
-    /// The last feed position taken in the store.
-    feed: i64,
+    /// The store's change-log lock, once taken (see [`settle`]).
+    writer: Option<ChangeWriter>,
+    /// Orders queued and not yet inserted (they get their feed positions under the lock).
+    pending: HashSet<Uuid>,
     order_rows: Rows,
     lines: Rows,
     events: Rows,
@@ -148,13 +173,6 @@ pub struct Page {
     terminal_id: Uuid,
     terminal: String,
     actor: String,
-}
-
-/// What a finished page leaves for the caller to log under the store's lock.
-pub struct Finished {
-    pub stock: StockBatch,
-    pub unique_touched: BTreeSet<String>,
-    pub feed: i64,
 }
 
 fn order_id(p: &EventPayload) -> Option<Uuid> {
@@ -173,12 +191,10 @@ fn stored_uuid(text: &str) -> Result<Uuid> {
 impl Page {
     /// Reads, in a few statements, what `payloads` (the page's decodable events) will be
     /// checked against: everything when `checked`, else what an optimistic page needs.
-    /// `feed` is the store's last feed position (read under its lock).
     pub async fn prefetch<'a, T: Tx>(
         tx: &mut T,
         terminal: Uuid,
         store_id: i64,
-        feed: i64,
         payloads: impl Iterator<Item = &'a EventPayload> + Clone,
         checked: bool,
     ) -> Result<Page> {
@@ -325,7 +341,8 @@ impl Page {
             used_deltas,
             orders,
             refs,
-            feed,
+            writer: None,
+            pending: HashSet::new(),
             order_rows: Rows::new("orders", ORDER_COLUMNS),
             lines: Rows::new("order_lines", LINE_COLUMNS),
             events: Rows::new("order_events", EVENT_COLUMNS),
@@ -344,35 +361,57 @@ impl Page {
         self.conflict
     }
 
-    /// Inserts the queued orders, lines and order events (parents first). An optimistic
-    /// page that finds an order id or reference taken stops there and sets
+    /// Inserts the queued orders (numbered in the store's feed, under its lock), their lines
+    /// and the queued order events: before a move of an order the page created. An
+    /// optimistic page that finds an order id or reference taken stops there and sets
     /// [`Page::conflict`].
     async fn flush_orders<T: Tx>(&mut self, tx: &mut T) -> Result<()> {
         if self.conflict {
             return Ok(());
         }
-        if self.checked {
-            self.order_rows.flush(tx).await?;
-        } else if !self.order_rows.flush_new(tx, "").await? {
+        let writer = match self.writer.take() {
+            Some(w) => w,
+            None => ChangeWriter::begin(tx, &store_scope(self.store_id)).await?,
+        };
+        let writer = self.writer.insert(writer);
+        if !settle::insert_orders(tx, writer, &mut self.order_rows, self.checked).await? {
             self.conflict = true;
             return Ok(());
         }
-        self.lines.flush(tx).await?;
+        self.pending.clear();
+        self.flush_children(tx).await
+    }
+
+    /// Inserts the queued lines and order events (no foreign keys: before their orders). An
+    /// optimistic page that finds a line's key taken (its order id is) sets the conflict.
+    async fn flush_children<T: Tx>(&mut self, tx: &mut T) -> Result<()> {
+        if self.conflict {
+            return Ok(());
+        }
+        if self.checked {
+            self.lines.flush(tx).await?;
+        } else if !self.lines.flush_new(tx, "").await? {
+            self.conflict = true;
+            return Ok(());
+        }
         self.events.flush(tx).await
     }
 
-    /// Inserts every queued order and ledger row; the stock levels and unique items are left
-    /// to the caller (they go in the store's log). `None` when an optimistic page found a key
-    /// taken.
-    pub async fn finish<T: Tx>(mut self, tx: &mut T) -> Result<Option<Finished>> {
-        self.flush_orders(tx).await?;
+    /// Inserts every queued row that needs no position in the store (lines, order events,
+    /// ledger rows) and leaves the rest to [`Settle`], to run under the store's lock. `None`
+    /// when an optimistic page found a key taken.
+    pub async fn finish<T: Tx>(mut self, tx: &mut T) -> Result<Option<Settle>> {
+        self.flush_children(tx).await?;
         if self.conflict || !self.stock.flush_ledger(tx, !self.checked).await? {
             return Ok(None);
         }
-        Ok(Some(Finished {
+        Ok(Some(Settle {
+            store_id: self.store_id,
+            checked: self.checked,
+            writer: self.writer,
+            orders: self.order_rows,
             stock: self.stock,
             unique_touched: self.unique_touched,
-            feed: self.feed,
         }))
     }
 

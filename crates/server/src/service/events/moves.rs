@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use tillbook_protocol::channel::Flow;
 use tillbook_protocol::events::{OrderCommitted, OrderItemStatusChanged, OrderStatusChanged};
 use uuid::Uuid;
 
@@ -37,12 +38,12 @@ pub(super) fn commit_order(page: &mut Page, event_id: Uuid, o: &OrderCommitted) 
             o.order_ref
         ));
     }
-    page.feed += 1;
     let at = timestamp_text(o.committed_at);
     page.order_rows.push([
         Val::from(o.order_id),
         Val::from(page.store_id),
-        Val::from(page.feed),
+        // The feed position, given under the store's lock.
+        Val::Int(None),
         Val::from(&o.order_ref),
         Val::from(page.terminal.as_str()),
         Val::from(event_id),
@@ -96,6 +97,7 @@ pub(super) fn commit_order(page: &mut Page, event_id: Uuid, o: &OrderCommitted) 
         },
     );
     page.refs.insert(o.order_ref.clone(), o.order_id);
+    page.pending.insert(o.order_id);
     page.record_event(
         o.order_id,
         event_id,
@@ -108,6 +110,29 @@ pub(super) fn commit_order(page: &mut Page, event_id: Uuid, o: &OrderCommitted) 
         None,
     );
     None
+}
+
+/// An order whose items are all final completes by itself (cancelled when every item was
+/// cancelled), from any status that does not end it: judged from the items as the server has
+/// them, never from the till's word.
+fn completes_by_itself(order: &OrderState, flow: &Flow, from: &str, to: &str) -> bool {
+    let finals = |l: &LineState| {
+        l.status
+            .as_deref()
+            .is_some_and(|s| FINAL_ITEM_STATUSES.contains(&s))
+    };
+    if flow.is_terminal(from) || order.lines.is_empty() || !order.lines.values().all(finals) {
+        return false;
+    }
+    let all_cancelled = order
+        .lines
+        .values()
+        .all(|l| l.status.as_deref() == Some("cancelled"));
+    to == if all_cancelled {
+        flow.cancelled.as_str()
+    } else {
+        flow.completed.as_str()
+    }
 }
 
 pub(super) async fn change_status<T: Tx>(
@@ -133,7 +158,7 @@ pub(super) async fn change_status<T: Tx>(
             order.status, c.from
         )));
     }
-    if !flow.allows(&c.from, &c.to) {
+    if !flow.allows(&c.from, &c.to) && !completes_by_itself(order, flow, &c.from, &c.to) {
         return Ok(Some(format!(
             "channel {} does not allow order {name} to move from {} to {}",
             order.channel, c.from, c.to
@@ -160,7 +185,13 @@ pub(super) async fn change_status<T: Tx>(
     } else {
         Vec::new()
     };
-    page.flush_orders(tx).await?;
+    if page.pending.contains(&c.order_id) {
+        page.flush_orders(tx).await?;
+        if page.conflict {
+            // Nothing more may run before the rollback.
+            return Ok(None);
+        }
+    }
     tx.exec(
         "UPDATE orders SET status = $1 WHERE order_id = $2",
         params![&c.to, c.order_id],
@@ -216,7 +247,13 @@ pub(super) async fn change_item<T: Tx>(
         )));
     }
     let touched = (c.to == "cancelled" && line.unique).then(|| line.sku.clone());
-    page.flush_orders(tx).await?;
+    if page.pending.contains(&c.order_id) {
+        page.flush_orders(tx).await?;
+        if page.conflict {
+            // Nothing more may run before the rollback.
+            return Ok(None);
+        }
+    }
     tx.exec(
         "UPDATE order_lines SET status = $1 WHERE order_id = $2 AND line_no = $3",
         params![&c.to, c.order_id, line_no],
