@@ -112,16 +112,19 @@ impl BookSide {
 const RAW_SCHEMA: &str = "
 CREATE TABLE stock_ledger (
     id INTEGER PRIMARY KEY, delta_id TEXT NOT NULL UNIQUE, sku TEXT NOT NULL, location TEXT NOT NULL,
-    delta INTEGER NOT NULL, reason TEXT NOT NULL, source TEXT NOT NULL, at TEXT NOT NULL, outbox_seq INTEGER
+    delta INTEGER NOT NULL, reason TEXT NOT NULL, source TEXT NOT NULL, at TEXT NOT NULL, outbox_seq INTEGER,
+    counted INTEGER
 ) STRICT;
 CREATE INDEX stock_ledger_sku ON stock_ledger(sku, location);
+CREATE INDEX stock_ledger_counts ON stock_ledger(sku, location, at) WHERE counted IS NOT NULL;
 CREATE TABLE orders (
     order_ref TEXT PRIMARY KEY, ref_seq INTEGER NOT NULL UNIQUE, session_key TEXT NOT NULL UNIQUE,
     idempotency_key TEXT NOT NULL UNIQUE, channel TEXT NOT NULL, status TEXT NOT NULL, currency TEXT NOT NULL,
     subtotal_q INTEGER NOT NULL, discount_q INTEGER NOT NULL, total_q INTEGER NOT NULL, item_count INTEGER NOT NULL,
-    handle TEXT, note TEXT, business_date TEXT NOT NULL, committed_at TEXT NOT NULL
+    handle TEXT, note TEXT, business_date TEXT NOT NULL, committed_at TEXT NOT NULL, order_id TEXT
 ) STRICT;
 CREATE INDEX orders_status ON orders(status);
+CREATE UNIQUE INDEX orders_order_id ON orders(order_id);
 CREATE TABLE order_lines (
     order_ref TEXT NOT NULL REFERENCES orders(order_ref), line_no INTEGER NOT NULL, sku TEXT NOT NULL,
     name TEXT NOT NULL, unit_price_q INTEGER NOT NULL, qty INTEGER NOT NULL, discount_q INTEGER NOT NULL,
@@ -187,11 +190,19 @@ impl RawSide {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
         tx.prepare_cached(
             "INSERT INTO orders(order_ref, ref_seq, session_key, idempotency_key, channel, status, currency,
-                                subtotal_q, discount_q, total_q, item_count, handle, note, business_date, committed_at)
-             VALUES (?1, ?2, ?3, ?4, 'pos', 'new', 'BRL', 2500, 0, 2500, 5, NULL, NULL, '2025-01-01', ?5)",
+                                subtotal_q, discount_q, total_q, item_count, handle, note, business_date, committed_at,
+                                order_id)
+             VALUES (?1, ?2, ?3, ?4, 'pos', 'new', 'BRL', 2500, 0, 2500, 5, NULL, NULL, '2025-01-01', ?5, ?6)",
         )
         .unwrap()
-        .execute(params![order_ref, n, format!("0190a8f0-0000-7000-8000-{n:012}"), format!("bench-{n}"), now])
+        .execute(params![
+            order_ref,
+            n,
+            format!("0190a8f0-0000-7000-8000-{n:012}"),
+            format!("bench-{n}"),
+            now,
+            format!("0190a8f2-0000-7000-8000-{n:012}")
+        ])
         .unwrap();
         {
             let mut line = tx

@@ -92,26 +92,20 @@ pub(crate) fn record(conn: &Connection, m: Movement<'_>) -> Result<StockDelta> {
 /// On-hand from `base` and the ledger rows past local seq `after` (`None`: every row): the
 /// latest count among them replaces `base`, and only deltas after that count add to it.
 fn fold_ledger(conn: &Connection, sku: &str, location: &str, base: i64, after: Option<i64>) -> Result<i64> {
-    let count: Option<(i64, String)> = conn
+    // One statement: the latest count among the rows (if any), and the non-count deltas after
+    // it (all of them when there is none).
+    let (counted, moved): (Option<i64>, i64) = conn
         .prepare_cached(
-            "SELECT counted, at FROM stock_ledger
-             WHERE sku = ?1 AND location = ?2 AND counted IS NOT NULL AND (?3 IS NULL OR outbox_seq > ?3)
-             ORDER BY at DESC, delta_id DESC LIMIT 1",
-        )?
-        .query_row(rusqlite::params![sku, location, after], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let (base, since) = match count {
-        Some((counted, at)) => (counted, Some(at)),
-        None => (base, None),
-    };
-    let moved: i64 = conn
-        .prepare_cached(
-            "SELECT COALESCE(SUM(delta), 0) FROM stock_ledger
+            "WITH c AS (
+                 SELECT counted, at FROM stock_ledger
+                 WHERE sku = ?1 AND location = ?2 AND counted IS NOT NULL AND (?3 IS NULL OR outbox_seq > ?3)
+                 ORDER BY at DESC, delta_id DESC LIMIT 1)
+             SELECT (SELECT counted FROM c), COALESCE(SUM(delta), 0) FROM stock_ledger
              WHERE sku = ?1 AND location = ?2 AND counted IS NULL AND (?3 IS NULL OR outbox_seq > ?3)
-               AND (?4 IS NULL OR at > ?4)",
+               AND (NOT EXISTS (SELECT 1 FROM c) OR at > (SELECT at FROM c))",
         )?
-        .query_row(rusqlite::params![sku, location, after, since], |r| r.get(0))?;
-    bounds::add(base, moved, "on-hand")
+        .query_row(rusqlite::params![sku, location, after], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    bounds::add(counted.unwrap_or(base), moved, "on-hand")
 }
 
 /// On-hand as this terminal sees it: the server's last snapshot plus our own deltas the
