@@ -850,6 +850,42 @@ fn a_unique_item_sold_by_one_till_is_not_sold_by_another_online() {
     assert!(array(&alerts, "conflicts", "alerts").is_empty(), "no conflict: {alerts}");
 }
 
+/// A one-of-a-kind item in an open basket at one online till is reserved for the others: they
+/// pull the reservation and cannot put it in a basket, until the first till lets it go.
+#[test]
+fn a_unique_item_in_one_tills_basket_is_reserved_at_the_others() {
+    let server = Server::start();
+    put_catalog(&server, json!([product("VASE-R", "Red vase", 9000, true)]));
+    receive(&server, "VASE-R", 1);
+    let (a, _) = enrolled_till(&server, "till A", "A1");
+    let (b, _) = enrolled_till(&server, "till B", "B1");
+
+    let basket = a.open_session();
+    a.run(&["session", "add", &basket, "VASE-R"]);
+    a.sync();
+    b.sync();
+    let other = b.open_session();
+    let refused = b.try_run(&["session", "add", &other, "VASE-R"]);
+    let e = refused.expect_err("till B put VASE-R in a basket while till A's basket holds it");
+    assert_eq!(e["code"], "unique_unavailable", "{e}");
+    let stock = b.run(&["stock", "show", "VASE-R"]);
+    assert_eq!(stock["items"][0]["unique_state"], "reserved", "till B sees it reserved: {stock}");
+
+    // A lets it go; once B has pulled that, B may sell it, and A then sees it sold.
+    a.run(&["session", "abandon", &basket]);
+    a.sync();
+    b.sync();
+    b.run(&["session", "add", &other, "VASE-R"]);
+    let sold = text(&b.run(&["commit", &other, "--idempotency-key", "b-vase"]), "order_ref", "commit").to_string();
+    b.sync();
+    a.sync();
+    if let Err(r) = try_sell_unique(&a, "VASE-R", "a-vase") {
+        panic!("till A sold VASE-R as {r} after B sold it as {sold}");
+    }
+    assert_eq!(refs(&server.orders(None)), vec![sold], "one sale of the unique item");
+    assert!(array(&server.alerts(), "conflicts", "alerts").is_empty());
+}
+
 /// Identifiers an alert uses for an order (a reference, an order id, or an object with either).
 fn conflict_ids(c: &Value) -> Vec<String> {
     let mut out = Vec::new();

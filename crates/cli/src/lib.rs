@@ -88,6 +88,32 @@ mod tests {
         assert_eq!(run(dir.path(), &["sync", "status"]).1["retention_days"], 45);
     }
 
+    /// A unique item put into a basket and taken out again: two `unique.hold` rows, listed.
+    #[test]
+    fn outbox_list_shows_unique_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        run(dir.path(), &["init"]);
+        let file = dir.path().join("ring.json");
+        std::fs::write(&file, r#"[{"sku": "RING", "name": "Silver ring", "price_q": 25000, "unique": true}]"#).unwrap();
+        assert_eq!(run(dir.path(), &["catalog", "import", file.to_str().unwrap()]).0, 0);
+        let (_, s) = run(dir.path(), &["session", "open"]);
+        let key = s["session_key"].as_str().unwrap().to_string();
+        assert_eq!(run(dir.path(), &["session", "add", &key, "RING"]).0, 0);
+        assert_eq!(run(dir.path(), &["session", "abandon", &key]).0, 0);
+        let (status, list) = run(dir.path(), &["outbox", "list"]);
+        assert_eq!(status, 0);
+        let events = list["events"].as_array().unwrap();
+        let rows: Vec<(&str, &str, bool)> = events
+            .iter()
+            .map(|e| (e["kind"].as_str().unwrap(), e["payload"]["sku"].as_str().unwrap(), e["payload"]["until"].is_string()))
+            .collect();
+        assert_eq!(rows, vec![("unique.hold", "RING", true), ("unique.hold", "RING", false)]);
+        assert!(events.iter().all(|e| e["payload"]["session_key"] == key.as_str() && e["order_ref"].is_null()));
+        assert_eq!(list["summary"]["pending"], 2);
+        let text = execute(["--data-dir", dir.path().to_str().unwrap(), "outbox", "list"]).stdout;
+        assert!(text.contains("RING held until") && text.contains("RING released"), "{text}");
+    }
+
     #[test]
     fn a_halted_book_says_so_and_sync_run_fails_with_reenroll_required() {
         let dir = tempfile::tempdir().unwrap();

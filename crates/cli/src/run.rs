@@ -88,7 +88,7 @@ pub fn run(data_dir: &Path, command: Command) -> Result<Out> {
                     vec![
                         r.seq.to_string(),
                         r.kind.clone(),
-                        r.order_ref.clone().unwrap_or_default(),
+                        outbox_subject(r),
                         render::word(&r.state),
                         r.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
                         r.event_id.to_string(),
@@ -97,7 +97,7 @@ pub fn run(data_dir: &Path, command: Command) -> Result<Out> {
                 .collect();
             let text = format!(
                 "{}\nPending: {}  sent: {}  applied: {}  rejected: {}",
-                table(&["SEQ", "KIND", "ORDER", "STATE", "CREATED", "EVENT ID"], &table_rows, &[0]),
+                table(&["SEQ", "KIND", "ORDER / ITEM", "STATE", "CREATED", "EVENT ID"], &table_rows, &[0]),
                 summary.pending,
                 summary.sent,
                 summary.applied,
@@ -300,4 +300,20 @@ fn stock(book: &mut Book, c: StockCmd) -> Result<Out> {
         })
         .collect();
     out(json!({"items": levels}), table(&["SKU", "NAME", "ON HAND", "HELD", "AVAILABLE", "OVERSELL", "UNIQUE"], &rows, &[2, 3, 4]))
+}
+
+/// What an outbox row is about, for the table: its order, or for a `unique.hold` the item and
+/// whether a basket took it (until when) or let it go.
+fn outbox_subject(r: &tillbook_orderbook::OutboxRow) -> String {
+    if let Some(order_ref) = &r.order_ref {
+        return order_ref.clone();
+    }
+    if r.kind == "unique.hold" {
+        let sku = r.payload["sku"].as_str().unwrap_or_default();
+        return match r.payload["until"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()) {
+            Some(until) => format!("{sku} held until {}", until.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S")),
+            None => format!("{sku} released"),
+        };
+    }
+    String::new()
 }

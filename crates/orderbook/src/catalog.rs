@@ -2,11 +2,13 @@
 
 use std::collections::BTreeSet;
 
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension};
 pub use tillbook_protocol::catalog::{OversellPolicy, ProductRecord};
 
 use tillbook_protocol::limits::{check_text, MAX_CODE, MAX_PRICE_Q, MAX_TEXT};
 
+use crate::clock::parse_time;
 use crate::error::{err, Error, ErrorCode, Result};
 
 /// A product as the book knows it now.
@@ -24,10 +26,22 @@ pub struct Product {
     pub unique: bool,
     /// For a unique item: the order that sold it.
     pub sold_by: Option<String>,
+    /// For a unique item: the terminal id of another till whose open basket holds it (pulled
+    /// from the server), and until when. Reserved here only while `reserved_until` is after
+    /// the book's clock; see [`Product::reserved_elsewhere`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reserved_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reserved_until: Option<DateTime<Utc>>,
     pub oversell: OversellPolicy,
 }
 
 impl Product {
+    /// Another till's basket holds this unique item at `now` (its pulled reservation is live).
+    pub fn reserved_elsewhere(&self, now: DateTime<Utc>) -> bool {
+        self.reserved_by.is_some() && self.reserved_until.is_some_and(|until| until > now)
+    }
+
     pub fn to_record(&self) -> ProductRecord {
         ProductRecord {
             sku: self.sku.clone(),
@@ -165,13 +179,15 @@ fn row_to_product(r: &rusqlite::Row<'_>) -> rusqlite::Result<Product> {
         variant: r.get(7)?,
         unique: r.get(8)?,
         sold_by: r.get(9)?,
+        reserved_by: r.get(11)?,
+        reserved_until: r.get::<_, Option<String>>(12)?.map(|t| parse_time(&t)),
         oversell: OversellPolicy::parse(&oversell).unwrap_or_default(),
         barcodes: Vec::new(),
     })
 }
 
 const COLUMNS: &str =
-    "sku, name, price_q, currency, category, active, parent_sku, variant, is_unique, sold_by, oversell";
+    "sku, name, price_q, currency, category, active, parent_sku, variant, is_unique, sold_by, oversell, reserved_by, reserved_until";
 
 fn with_barcodes(conn: &Connection, mut p: Product) -> Result<Product> {
     let mut stmt = conn.prepare_cached("SELECT code FROM barcodes WHERE sku = ?1 ORDER BY code")?;

@@ -15,12 +15,13 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0001_book.sql")),
         M::up(include_str!("migrations/0002_sync.sql")),
         M::up(include_str!("migrations/0003_identity.sql")),
+        M::up(include_str!("migrations/0004_reserved.sql")),
     ])
 }
 
 /// The schema version this build writes.
 pub fn schema_version() -> usize {
-    3
+    4
 }
 
 fn apply_pragmas(conn: &Connection) -> Result<()> {
@@ -227,7 +228,7 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         migrations().validate().unwrap();
-        assert_eq!(schema_version(), 3);
-        assert_eq!(migrations().pending_migrations(&Connection::open_in_memory().unwrap()).unwrap(), 3);
+        assert_eq!(schema_version(), 4);
+        assert_eq!(migrations().pending_migrations(&Connection::open_in_memory().unwrap()).unwrap(), 4);
     }
 }

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use rusqlite::Connection;
-use tillbook_protocol::sync::{Change, PullCursor, PullResponse, UniqueSale};
+use tillbook_protocol::sync::{Change, PullCursor, PullResponse, UniqueReservation, UniqueSale};
+use uuid::Uuid;
 
 use crate::clock::fmt_time;
 use crate::error::{err, ErrorCode, Result};
@@ -37,12 +38,33 @@ pub(crate) fn live_holder(conn: &Connection, sku: &str) -> Result<Option<String>
 
 /// Where the server says a unique item stands. `None` (available) gives way to a live order of
 /// this book that holds it: our own sale the server has not seen yet wins, as with stock.
-fn apply_unique(conn: &Connection, sku: &str, sold_by: Option<&UniqueSale>) -> Result<()> {
+///
+/// `reserved` (another till's open basket holds it, until a time) is stored as the server says,
+/// except that a reservation by `own` (this book's terminal id) is not: this book's own holds
+/// are local (`stock_holds`), so it counts as no reservation by another till. `None` clears it.
+/// A reservation by an earlier identity of this book (a hold reported before a re-enrolment)
+/// is another terminal's to this book: it counts until it runs out (at most one hold TTL).
+fn apply_unique(
+    conn: &Connection,
+    sku: &str,
+    sold_by: Option<&UniqueSale>,
+    reserved: Option<&UniqueReservation>,
+    own: Uuid,
+) -> Result<()> {
     let holder = match sold_by {
         Some(sale) => Some(sale.order_ref.clone()),
         None => live_holder(conn, sku)?,
     };
-    conn.execute("UPDATE products SET sold_by = ?2 WHERE sku = ?1 AND is_unique = 1", rusqlite::params![sku, holder])?;
+    let other = reserved.filter(|r| r.terminal_id != own);
+    conn.prepare_cached(
+        "UPDATE products SET sold_by = ?2, reserved_by = ?3, reserved_until = ?4 WHERE sku = ?1 AND is_unique = 1",
+    )?
+    .execute(rusqlite::params![
+        sku,
+        holder,
+        other.map(|r| r.terminal_id.to_string()),
+        other.map(|r| fmt_time(r.until))
+    ])?;
     Ok(())
 }
 
@@ -62,6 +84,7 @@ impl Book {
     pub fn apply_pull(&mut self, page: &PullResponse) -> Result<()> {
         let now = self.now();
         let currency = self.settings.currency.clone();
+        let own = self.settings.terminal_id;
         let tx = db::write_tx(&mut self.conn)?;
         let s = state(&tx)?;
         if let Err(why) = reconcile(&tx, &s, page.last_applied_seq)? {
@@ -70,14 +93,14 @@ impl Book {
         }
         if page.reset {
             tx.execute("DELETE FROM server_stock", [])?;
-            // The snapshot says again which unique items are sold; until then only our own
-            // live orders hold one.
+            // The snapshot says again which unique items are sold or reserved at other tills;
+            // until then only our own live orders hold one, and no other till's basket does.
             let uniques: Vec<String> = tx
                 .prepare("SELECT sku FROM products WHERE is_unique = 1")?
                 .query_map([], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
             for sku in uniques {
-                apply_unique(&tx, &sku, None)?;
+                apply_unique(&tx, &sku, None, None, own)?;
             }
         }
         let as_of = page.last_applied_seq as i64;
@@ -94,7 +117,9 @@ impl Book {
                     )?;
                 }
                 Change::Channel { channel: ch, .. } => channel::upsert(&tx, ch)?,
-                Change::UniqueItem { sku, sold_by, .. } => uniques.push((sku, sold_by.as_ref())),
+                Change::UniqueItem { sku, sold_by, reserved, .. } => {
+                    uniques.push((sku, sold_by.as_ref(), reserved.as_ref()))
+                }
             }
         }
         // A level in this page was read with the seq the server reported. Once the last page is
@@ -107,8 +132,8 @@ impl Book {
             let changed = catalog::upsert(&tx, &products, &currency, &fmt_time(now))?;
             session::on_catalog_change(&tx, &changed, now)?;
         }
-        for (sku, sold_by) in uniques {
-            apply_unique(&tx, sku, sold_by)?;
+        for (sku, sold_by, reserved) in uniques {
+            apply_unique(&tx, sku, sold_by, reserved, own)?;
         }
         tx.execute(
             "UPDATE sync_state SET pull_cursor = ?1, pull_cursor_store = ?2 WHERE id = 1",
@@ -125,11 +150,13 @@ mod tests {
     use tillbook_protocol::sync::{Change, PullCursor, UniqueSale};
     use uuid::Uuid;
 
-    use crate::testkit::{kit, page};
-    use crate::ErrorCode;
+    use chrono::Duration;
+
+    use crate::testkit::{kit, page, reserved};
+    use crate::{CommitOptions, ErrorCode, Severity, UniqueState};
 
     fn unique(sold_by: Option<UniqueSale>) -> Change {
-        Change::UniqueItem { version: 2, sku: "RING".into(), sold_by }
+        Change::UniqueItem { version: 2, sku: "RING".into(), sold_by, reserved: None }
     }
 
     #[test]
@@ -159,5 +186,96 @@ mod tests {
         k.book.cancel_order(&ours, "cashier", None).unwrap();
         k.book.apply_pull(&page(vec![unique(None)], 0)).unwrap();
         assert_eq!(k.book.product("RING").unwrap().sold_by, None);
+    }
+
+    /// Another till's basket holds the item: this till refuses it (add and commit) while the
+    /// reservation is live, by its own clock; `None` or a reset snapshot without it clears it.
+    #[test]
+    fn another_tills_reservation_makes_the_item_unavailable_until_it_ends() {
+        let mut k = kit();
+        k.enroll("T01");
+        let state = |k: &crate::testkit::Kit| k.book.stock(Some("RING")).unwrap()[0].unique_state.unwrap();
+        // Our basket took it before the reservation reached us (both tills put it in a basket).
+        let ours = k.book.open_session(None, None).unwrap().session_key;
+        let line = k.book.add_line(&ours, "RING", 1, None).unwrap();
+        let other = Uuid::now_v7();
+        let until = k.book.now() + Duration::minutes(10);
+        k.book.apply_pull(&page(vec![reserved("RING", Some((other, until)))], 0)).unwrap();
+        let p = k.book.product("RING").unwrap();
+        assert_eq!((p.reserved_by, p.reserved_until), (Some(other.to_string()), Some(until)));
+        assert_eq!(p.sold_by, None);
+        let check = k.book.check_session(&ours).unwrap();
+        let issue = check.issues.iter().find(|i| i.code == "unique_unavailable").expect("unique_unavailable issue");
+        assert_eq!(issue.severity, Severity::Blocking);
+        assert!(issue.message.contains("reserved at another till"), "{}", issue.message);
+        let e = k.book.commit(&ours, "k1", CommitOptions::default()).unwrap_err();
+        assert_eq!(e.code, ErrorCode::BlockingIssues, "{e}");
+        k.book.remove_line(&ours, &line.line_id).unwrap();
+
+        // Nobody here holds it now, yet it is reserved.
+        assert_eq!(state(&k), UniqueState::Reserved);
+        let e = k.book.add_line(&ours, "RING", 1, None).unwrap_err();
+        assert_eq!(e.code, ErrorCode::UniqueUnavailable);
+        assert!(e.message.contains("reserved at another till"), "{e}");
+
+        // The other till's hold runs out by our clock: available again.
+        k.time.advance(Duration::minutes(10));
+        assert_eq!(state(&k), UniqueState::Available);
+        let line = k.book.add_line(&ours, "RING", 1, None).unwrap();
+        k.book.remove_line(&ours, &line.line_id).unwrap();
+
+        // A live reservation cleared by the server (`None`).
+        let until = k.book.now() + Duration::minutes(15);
+        k.book.apply_pull(&page(vec![reserved("RING", Some((other, until)))], 0)).unwrap();
+        assert_eq!(k.book.add_line(&ours, "RING", 1, None).unwrap_err().code, ErrorCode::UniqueUnavailable);
+        k.book.apply_pull(&page(vec![reserved("RING", None)], 0)).unwrap();
+        let p = k.book.product("RING").unwrap();
+        assert_eq!((p.reserved_by, p.reserved_until), (None, None));
+        let line = k.book.add_line(&ours, "RING", 1, None).unwrap();
+        k.book.remove_line(&ours, &line.line_id).unwrap();
+
+        // A reset snapshot that does not mention it clears it too.
+        k.book.apply_pull(&page(vec![reserved("RING", Some((other, until)))], 0)).unwrap();
+        assert_eq!(state(&k), UniqueState::Reserved);
+        let mut reset = page(vec![], 0);
+        reset.reset = true;
+        k.book.apply_pull(&reset).unwrap();
+        assert_eq!(state(&k), UniqueState::Available);
+        // And a reset that does mention it keeps it.
+        let mut reset = page(vec![reserved("RING", Some((other, until)))], 0);
+        reset.reset = true;
+        k.book.apply_pull(&reset).unwrap();
+        assert_eq!(state(&k), UniqueState::Reserved);
+        // Sold wins over reserved.
+        let sale = UniqueSale { order_id: Uuid::now_v7(), order_ref: "ORD-X".into(), terminal_id: other };
+        let both = Change::UniqueItem {
+            version: 9,
+            sku: "RING".into(),
+            sold_by: Some(sale),
+            reserved: Some(tillbook_protocol::sync::UniqueReservation { terminal_id: other, until }),
+        };
+        k.book.apply_pull(&page(vec![both], 0)).unwrap();
+        assert_eq!(state(&k), UniqueState::Sold);
+    }
+
+    /// The server echoes this till's own basket as a reservation: ignored, the basket commits.
+    #[test]
+    fn a_reservation_by_this_books_own_terminal_is_ignored() {
+        let mut k = kit();
+        let me = k.enroll("T01").terminal_id;
+        let s = k.book.open_session(None, None).unwrap().session_key;
+        k.book.add_line(&s, "RING", 1, None).unwrap();
+        let until = k.book.now() + Duration::minutes(15);
+        // An earlier reservation by another till is replaced by ours.
+        k.book.apply_pull(&page(vec![reserved("RING", Some((Uuid::now_v7(), until)))], 0)).unwrap();
+        k.book.apply_pull(&page(vec![reserved("RING", Some((me, until)))], 0)).unwrap();
+        let p = k.book.product("RING").unwrap();
+        assert_eq!((p.reserved_by, p.reserved_until), (None, None));
+        assert!(k.book.check_session(&s).unwrap().issues.is_empty());
+        k.book.commit(&s, "k1", CommitOptions::default()).unwrap();
+        // Also when no basket here holds it any more (the server has not heard of the sale).
+        k.book.apply_pull(&page(vec![reserved("RING", Some((me, until)))], 0)).unwrap();
+        assert_eq!(k.book.product("RING").unwrap().reserved_by, None);
+        assert_eq!(k.book.stock(Some("RING")).unwrap()[0].unique_state, Some(UniqueState::Sold));
     }
 }

@@ -6,11 +6,16 @@
 //! Without a count, on-hand is the sum of the deltas. The server applies the same rule, so a
 //! count never subtracts another till's sale twice. Available is on-hand minus live holds
 //! (holds whose TTL has not run out).
+//!
+//! A unique item is reserved while a live hold of another session here holds it, or while
+//! another till's basket holds it by the server's word (pulled, `products.reserved_until`
+//! after the book's clock). Putting one into a basket or taking it out writes a `unique.hold`
+//! outbox row ([`report_unique_hold`]) so the other tills hear of it.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
-use tillbook_protocol::events::{EventPayload, StockAdjusted, StockDelta, StockReason};
+use tillbook_protocol::events::{EventPayload, StockAdjusted, StockDelta, StockReason, UniqueHold};
 use uuid::Uuid;
 
 use tillbook_protocol::limits::MAX_STOCK_DELTA;
@@ -192,10 +197,38 @@ pub(crate) fn unique_state(
     if product.sold_by.is_some() {
         return Ok(UniqueState::Sold);
     }
-    if held(conn, &product.sku, location, now, except_session)? > 0 {
+    if product.reserved_elsewhere(now) || held(conn, &product.sku, location, now, except_session)? > 0 {
         return Ok(UniqueState::Reserved);
     }
     Ok(UniqueState::Available)
+}
+
+/// Tells the server, through the outbox and in the caller's transaction, that an open basket
+/// of this till holds a unique item until `until`, or (`None`) no longer holds it.
+///
+/// One row per line added or removed (or basket abandoned), never per renewal: a hold that
+/// later basket changes renew is reported with its first expiry, so other tills may see the
+/// item free again after that time while this basket still holds it. The commit still works
+/// here (its local hold is live) and the server flags a conflict if two tills sell it. The
+/// `session_key` sent is the book's own session key (a UUIDv7 string), the same on every row
+/// of that basket. A sale writes no release: the server ends the selling till's holds when the
+/// order arrives.
+pub(crate) fn report_unique_hold(
+    conn: &Connection,
+    sku: &str,
+    session_key: &str,
+    until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let seq = outbox::next_seq(conn)?;
+    let payload = EventPayload::UniqueHold(UniqueHold {
+        sku: sku.to_string(),
+        session_key: session_key.to_string(),
+        until,
+        at: now,
+    });
+    outbox::insert(conn, seq, &payload, None, now)?;
+    Ok(())
 }
 
 pub(crate) fn level(conn: &Connection, p: &catalog::Product, location: &str, now: DateTime<Utc>) -> Result<StockLevel> {

@@ -1,9 +1,10 @@
 //! Helpers of the book's unit tests: a book with a catalog and a manual clock, enrolment and
 //! crafted server answers (no server).
 
-use chrono::{Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use tillbook_protocol::catalog::{demo_products, OversellPolicy, ProductRecord};
-use tillbook_protocol::sync::{Change, EnrollResponse, PullCursor, PullResponse, PushResponse};
+use tillbook_protocol::events::{EventKind, EventPayload, UniqueHold};
+use tillbook_protocol::sync::{Change, EnrollResponse, PullCursor, PullResponse, PushResponse, UniqueReservation};
 use uuid::Uuid;
 
 use crate::{Book, Clock, CommitOptions, InitOptions, ManualTime};
@@ -69,6 +70,20 @@ impl Kit {
     pub fn on_hand(&self, sku: &str) -> i64 {
         self.book.stock(Some(sku)).unwrap()[0].on_hand
     }
+
+    /// The `unique.hold` payloads in the outbox, oldest first.
+    pub fn unique_holds(&self) -> Vec<UniqueHold> {
+        self.book
+            .outbox(0, 10_000)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.kind == EventKind::UniqueHold.as_str())
+            .map(|r| match EventPayload::from_value(EventKind::UniqueHold, r.payload).unwrap() {
+                EventPayload::UniqueHold(h) => h,
+                other => panic!("not a hold: {other:?}"),
+            })
+            .collect()
+    }
 }
 
 pub fn answer(last_applied_seq: u64, gap: bool) -> PushResponse {
@@ -81,4 +96,14 @@ pub fn page(changes: Vec<Change>, last_applied_seq: u64) -> PullResponse {
 
 pub fn level(sku: &str, on_hand: i64) -> Change {
     Change::StockLevel { version: 1, sku: sku.into(), location: "main".into(), on_hand }
+}
+
+/// A unique item reserved by a till's open basket until `until`, or (`None`) by none.
+pub fn reserved(sku: &str, by: Option<(Uuid, DateTime<Utc>)>) -> Change {
+    Change::UniqueItem {
+        version: 3,
+        sku: sku.into(),
+        sold_by: None,
+        reserved: by.map(|(terminal_id, until)| UniqueReservation { terminal_id, until }),
+    }
 }

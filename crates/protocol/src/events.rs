@@ -19,14 +19,17 @@ pub enum EventKind {
     OrderItemStatusChanged,
     #[serde(rename = "stock.adjusted")]
     StockAdjusted,
+    #[serde(rename = "unique.hold")]
+    UniqueHold,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 4] = [
+    pub const ALL: [EventKind; 5] = [
         EventKind::OrderCommitted,
         EventKind::OrderStatusChanged,
         EventKind::OrderItemStatusChanged,
         EventKind::StockAdjusted,
+        EventKind::UniqueHold,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -35,6 +38,7 @@ impl EventKind {
             EventKind::OrderStatusChanged => "order.status_changed",
             EventKind::OrderItemStatusChanged => "order.item_status_changed",
             EventKind::StockAdjusted => "stock.adjusted",
+            EventKind::UniqueHold => "unique.hold",
         }
     }
 
@@ -174,6 +178,19 @@ pub struct StockAdjusted {
     pub stock_deltas: Vec<StockDelta>,
 }
 
+/// `unique.hold`: a one-of-a-kind item was put into an open basket at this till (`until` is
+/// when the basket's hold runs out), or taken out of it (`until` is `None`: removed, or the
+/// basket abandoned). A sale needs no release: the order that sells the item ends its holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UniqueHold {
+    pub sku: String,
+    /// The basket (session) holding it, as the till knows it.
+    pub session_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<DateTime<Utc>>,
+    pub at: DateTime<Utc>,
+}
+
 /// Any outbox payload, decoded by kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventPayload {
@@ -181,6 +198,7 @@ pub enum EventPayload {
     OrderStatusChanged(OrderStatusChanged),
     OrderItemStatusChanged(OrderItemStatusChanged),
     StockAdjusted(StockAdjusted),
+    UniqueHold(UniqueHold),
 }
 
 impl EventPayload {
@@ -190,6 +208,7 @@ impl EventPayload {
             EventPayload::OrderStatusChanged(_) => EventKind::OrderStatusChanged,
             EventPayload::OrderItemStatusChanged(_) => EventKind::OrderItemStatusChanged,
             EventPayload::StockAdjusted(_) => EventKind::StockAdjusted,
+            EventPayload::UniqueHold(_) => EventKind::UniqueHold,
         }
     }
 
@@ -199,6 +218,7 @@ impl EventPayload {
             EventPayload::OrderStatusChanged(p) => serde_json::to_value(p),
             EventPayload::OrderItemStatusChanged(p) => serde_json::to_value(p),
             EventPayload::StockAdjusted(p) => serde_json::to_value(p),
+            EventPayload::UniqueHold(p) => serde_json::to_value(p),
         };
         v.expect("event payloads always serialise")
     }
@@ -214,6 +234,7 @@ impl EventPayload {
                 EventPayload::OrderItemStatusChanged(serde_json::from_value(value)?)
             }
             EventKind::StockAdjusted => EventPayload::StockAdjusted(serde_json::from_value(value)?),
+            EventKind::UniqueHold => EventPayload::UniqueHold(serde_json::from_value(value)?),
         })
     }
 
@@ -224,6 +245,7 @@ impl EventPayload {
             EventPayload::OrderStatusChanged(p) => &p.stock_deltas,
             EventPayload::OrderItemStatusChanged(p) => &p.stock_deltas,
             EventPayload::StockAdjusted(p) => &p.stock_deltas,
+            EventPayload::UniqueHold(_) => &[],
         }
     }
 }

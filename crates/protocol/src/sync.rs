@@ -167,7 +167,18 @@ pub enum Change {
         sku: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sold_by: Option<UniqueSale>,
+        /// An open basket at a till holds it (reported by that till's `unique.hold`): other
+        /// tills treat it as reserved until `until`, by their own clock.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reserved: Option<UniqueReservation>,
     },
+}
+
+/// An open basket that holds a unique item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UniqueReservation {
+    pub terminal_id: Uuid,
+    pub until: DateTime<Utc>,
 }
 
 /// The live order that sold a unique item.

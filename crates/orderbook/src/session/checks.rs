@@ -56,7 +56,11 @@ pub(crate) fn issues(
                     severity: Severity::Blocking,
                     line_id: None,
                     sku: Some(sku.to_string()),
-                    message: format!("{} is one of a kind and is {}", p.name, if state == UniqueState::Sold { "sold" } else { "reserved elsewhere" }),
+                    message: format!("{} is one of a kind and is {}", p.name, match state {
+                        UniqueState::Sold => "sold",
+                        _ if p.reserved_elsewhere(now) => "reserved at another till",
+                        _ => "reserved elsewhere",
+                    }),
                 });
             }
             continue;

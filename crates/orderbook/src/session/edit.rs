@@ -79,7 +79,11 @@ impl Book {
             }
             let state = stock::unique_state(&tx, &p, &location, now, Some(key))?;
             if state != UniqueState::Available {
-                let what = if state == UniqueState::Sold { "already sold" } else { "reserved by another session" };
+                let what = match state {
+                    UniqueState::Sold => "already sold",
+                    _ if p.reserved_elsewhere(now) => "reserved at another till",
+                    _ => "reserved by another session",
+                };
                 return err(ErrorCode::UniqueUnavailable, format!("{} is {what}", p.name));
             }
         }
@@ -127,7 +131,12 @@ impl Book {
             )?;
             tx.execute("UPDATE sessions SET next_line = next_line + 1 WHERE session_key = ?1", [key])?;
         }
-        stock::hold(&tx, key, &line.line_id, &p.sku, &location, line.qty, now + Duration::seconds(ttl))?;
+        let expires_at = now + Duration::seconds(ttl);
+        stock::hold(&tx, key, &line.line_id, &p.sku, &location, line.qty, expires_at)?;
+        if p.unique {
+            // Always a new line (one per session): tell the other tills it is held.
+            stock::report_unique_hold(&tx, &p.sku, key, Some(expires_at), now)?;
+        }
         touch(&tx, key, now, ttl)?;
         tx.commit()?;
         line_view(&line)
@@ -191,18 +200,22 @@ impl Book {
         line_view(&line)
     }
 
-    /// Removes a line and its hold.
+    /// Removes a line and its hold. A unique item's line writes a `unique.hold` release
+    /// (`until: None`) to the outbox.
     pub fn remove_line(&mut self, key: &str, line_id: &str) -> Result<()> {
         let now = self.now();
         let ttl = self.settings.hold_ttl_secs;
         let tx = db::write_tx(&mut self.conn)?;
         let row = load_row(&tx, key)?;
         require_open(&row)?;
-        find_line(&load_lines(&tx, key)?, line_id, key)?;
+        let line = find_line(&load_lines(&tx, key)?, line_id, key)?;
         if channel::get(&tx, &row.channel)?.edit_policy == EditPolicy::AppendOnly {
             return err(ErrorCode::EditNotAllowed, "this channel does not allow removing lines");
         }
         tx.execute("DELETE FROM session_lines WHERE session_key = ?1 AND line_id = ?2", [key, line_id])?;
+        if catalog::flags(&tx, &line.sku)?.0 {
+            stock::report_unique_hold(&tx, &line.sku, key, None, now)?;
+        }
         touch(&tx, key, now, ttl)?;
         tx.commit()?;
         Ok(())
@@ -241,11 +254,17 @@ impl Book {
         Ok(())
     }
 
-    /// Abandons an open session and releases its holds.
+    /// Abandons an open session and releases its holds; each unique item in it writes a
+    /// `unique.hold` release (`until: None`) to the outbox.
     pub fn abandon_session(&mut self, key: &str) -> Result<()> {
         let now = self.now();
         let tx = db::write_tx(&mut self.conn)?;
         require_open(&load_row(&tx, key)?)?;
+        for line in load_lines(&tx, key)? {
+            if catalog::flags(&tx, &line.sku)?.0 {
+                stock::report_unique_hold(&tx, &line.sku, key, None, now)?;
+            }
+        }
         stock::release_holds(&tx, key)?;
         tx.execute(
             "UPDATE sessions SET state = 'abandoned', revision = revision + 1, updated_at = ?2 WHERE session_key = ?1",
@@ -276,10 +295,91 @@ impl Book {
 
 #[cfg(test)]
 mod tests {
+    use chrono::Duration;
+    use tillbook_protocol::events::UniqueHold;
     use tillbook_protocol::limits::{MAX_LINES, MAX_PRICE_Q, MAX_QTY, MAX_TEXT};
 
-    use crate::testkit::kit;
-    use crate::{Channel, ErrorCode, PricingPolicy};
+    use crate::testkit::{answer, kit};
+    use crate::{Channel, CommitOptions, ErrorCode, PricingPolicy, SyncState};
+
+    /// Putting a unique item into a basket, taking it out and abandoning the basket each write
+    /// one `unique.hold` row in the same transaction; renewals and the commit write none.
+    #[test]
+    fn unique_items_in_a_basket_write_hold_rows() {
+        let mut k = kit();
+        k.enroll("T01");
+        let ttl = Duration::seconds(k.book.settings().hold_ttl_secs);
+        let s = k.book.open_session(None, None).unwrap().session_key;
+        k.book.add_line(&s, "LATTE", 1, None).unwrap();
+        assert!(k.unique_holds().is_empty(), "an ordinary product writes no hold row");
+        let t0 = k.book.now();
+        let ring = k.book.add_line(&s, "RING", 1, None).unwrap();
+        let hold = |at, until| UniqueHold { sku: "RING".into(), session_key: s.clone(), until, at };
+        assert_eq!(k.unique_holds(), vec![hold(t0, Some(t0 + ttl))]);
+        let row = k.book.outbox(0, 10).unwrap().pop().unwrap();
+        assert_eq!((row.kind.as_str(), row.order_ref.as_deref(), row.state), ("unique.hold", None, SyncState::Pending));
+
+        // Renewals (later basket changes) report nothing: the first expiry stands.
+        k.tick();
+        k.book.set_note(&s, "gift wrap").unwrap();
+        k.book.add_line(&s, "LATTE", 1, None).unwrap();
+        k.book.remove_line(&s, "L1").unwrap();
+        assert_eq!(k.unique_holds().len(), 1);
+
+        k.tick();
+        let t1 = k.book.now();
+        k.book.remove_line(&s, &ring.line_id).unwrap();
+        k.tick();
+        let t2 = k.book.now();
+        k.book.add_line(&s, "RING", 1, None).unwrap();
+        k.tick();
+        let t3 = k.book.now();
+        k.book.abandon_session(&s).unwrap();
+        assert_eq!(
+            k.unique_holds(),
+            vec![hold(t0, Some(t0 + ttl)), hold(t1, None), hold(t2, Some(t2 + ttl)), hold(t3, None)]
+        );
+
+        // A sale writes no release: the order releases it on the server.
+        let sold = k.book.open_session(None, None).unwrap().session_key;
+        k.book.add_line(&sold, "RING", 1, None).unwrap();
+        let before = k.book.outbox_summary().unwrap().last_seq;
+        let order = k.book.commit(&sold, "k1", CommitOptions::default()).unwrap();
+        assert_eq!(k.book.outbox_summary().unwrap().last_seq, before + 1);
+        assert_eq!(k.unique_holds().len(), 5);
+
+        // Hold rows are outbox rows like the others: counted, pushed with wire seqs, acknowledged,
+        // and no order's sync state depends on them.
+        assert_eq!(k.book.outbox_summary().unwrap().pending, 6);
+        let wire = k.book.push_page(100).unwrap();
+        let kinds: Vec<(u64, &str)> = wire.iter().map(|e| (e.seq, e.kind.as_str())).collect();
+        assert_eq!(
+            kinds,
+            vec![(1, "unique.hold"), (2, "unique.hold"), (3, "unique.hold"), (4, "unique.hold"), (5, "unique.hold"), (6, "order.committed")]
+        );
+        assert_eq!(k.book.order(&order.order_ref).unwrap().sync_state, SyncState::Sent);
+        k.book.ack_push(&answer(6, false)).unwrap();
+        let summary = k.book.outbox_summary().unwrap();
+        assert_eq!((summary.pending, summary.sent, summary.applied), (0, 0, 6));
+        assert_eq!(k.book.order(&order.order_ref).unwrap().sync_state, SyncState::Applied);
+    }
+
+    /// A failed add writes nothing; a removal of an ordinary line writes nothing.
+    #[test]
+    fn refused_adds_write_no_hold_row() {
+        let mut k = kit();
+        let a = k.book.open_session(None, None).unwrap().session_key;
+        let b = k.book.open_session(None, None).unwrap().session_key;
+        k.book.add_line(&a, "RING", 1, None).unwrap();
+        let e = k.book.add_line(&b, "RING", 1, None).unwrap_err();
+        assert_eq!(e.code, ErrorCode::UniqueUnavailable);
+        assert!(e.message.contains("reserved by another session"), "{e}");
+        assert_eq!(k.book.add_line(&a, "RING", 1, None).unwrap_err().code, ErrorCode::InvalidQuantity);
+        let latte = k.book.add_line(&b, "LATTE", 1, None).unwrap();
+        k.book.remove_line(&b, &latte.line_id).unwrap();
+        k.book.abandon_session(&b).unwrap();
+        assert_eq!(k.unique_holds().len(), 1);
+    }
 
     #[test]
     fn quantities_prices_lines_and_texts_are_bounded() {

@@ -192,6 +192,18 @@ SELECT CASE WHEN change_key LIKE 'stock:%'
        change_key, version, body
 FROM changes;
 
+-- One-of-a-kind items held by open baskets, as each till reports them (`unique.hold`): a
+-- row per store, SKU, terminal and basket; `until` is when the hold runs out (stored text,
+-- sorts as time). A release or the terminal's sale of the SKU deletes the rows.
+CREATE TABLE unique_holds (
+    store_id    BIGINT NOT NULL,
+    sku         TEXT NOT NULL,
+    terminal_id TEXT NOT NULL,
+    session_key TEXT NOT NULL,
+    until       TEXT NOT NULL,
+    PRIMARY KEY (store_id, sku, terminal_id, session_key)
+);
+
 CREATE TABLE log_heads (
     scope   TEXT PRIMARY KEY,
     version BIGINT NOT NULL,

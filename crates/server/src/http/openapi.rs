@@ -231,7 +231,7 @@ fn schemas() -> Value {
         "EnrollRequest": obj(&["enrollment_code"], json!({"enrollment_code": s})),
         "EnrollResponse": obj(&["terminal_id", "name", "token", "protocol", "store", "store_name", "terminal_code"], json!({"terminal_id": s, "name": s, "token": s, "protocol": i, "store": s, "store_name": s, "terminal_code": s})),
         "OutboxEvent": obj(&["seq", "event_id", "kind", "payload", "payload_hash", "created_at"], json!({
-            "seq": i, "event_id": s, "kind": s, "payload": {"type": "object"}, "payload_hash": s, "created_at": s})),
+            "seq": i, "event_id": s, "kind": {"type": "string", "description": "order.committed, order.status_changed, order.item_status_changed, stock.adjusted or unique.hold"}, "payload": {"type": "object"}, "payload_hash": s, "created_at": s})),
         "PushRequest": obj(&["protocol", "terminal_id", "events"], json!({
             "protocol": i, "terminal_id": s, "store": {"type": "string", "description": "the terminal's own store or absent (another: 403 forbidden_store)"}, "events": {"type": "array", "items": schema_ref("OutboxEvent")}})),
         "EventResult": obj(&["seq", "event_id", "outcome"], json!({
@@ -243,7 +243,7 @@ fn schemas() -> Value {
             "protocol": i, "terminal_id": s, "store": {"type": "string", "description": "the terminal's own store or absent (another: 403 forbidden_store)"},
             "cursor": {"allOf": [schema_ref("PullCursor")], "nullable": true}, "limit": i})),
         "PullResponse": obj(&["reset", "changes", "cursor", "has_more", "last_applied_seq"], json!({
-            "reset": {"type": "boolean"}, "changes": {"type": "array", "items": {"type": "object", "description": "tagged by `type`: product, channel (the chain's log), stock_level, unique_item (the terminal's store's log)"}},
+            "reset": {"type": "boolean"}, "changes": {"type": "array", "items": {"type": "object", "description": "tagged by `type`: product, channel (the chain's log), stock_level, unique_item (the terminal's store's log: `sold_by`, the earliest live order that sold it, and `reserved`, the live basket hold that ends last, `{terminal_id, until}`)"}},
             "cursor": schema_ref("PullCursor"), "has_more": {"type": "boolean"}, "last_applied_seq": i})),
         "Terminals": obj(&["terminals"], json!({"terminals": {"type": "array", "items": {"type": "object"}}})),
         "OrderSummary": obj(&["order_id", "ref", "store", "terminal_id", "terminal_code", "terminal_name", "status", "total_q"], json!({

@@ -1,8 +1,8 @@
 //! The change logs terminals pull: one per scope, commit-ordered, latest entry per key.
 //!
 //! Two kinds of scope: `chain` (products and channels, the whole chain's) and `store:<id>`
-//! (one store's stock levels and unique items). Each scope has its own head row in
-//! `log_heads`. A writer locks its scope's head row before it reads anything its entries
+//! (one store's stock levels and unique items: sold, held). Each scope has its own head row
+//! in `log_heads`. A writer locks its scope's head row before it reads anything its entries
 //! are derived from and holds it to commit, so that scope's versions are handed out in
 //! commit order: a reader that has seen version `v` of a scope has seen every version below
 //! it. Writers of different scopes never wait on each other, so pushes into different
@@ -202,10 +202,16 @@ fn with_version(change: Change, v: u64) -> Change {
             version: v,
             channel,
         },
-        Change::UniqueItem { sku, sold_by, .. } => Change::UniqueItem {
+        Change::UniqueItem {
+            sku,
+            sold_by,
+            reserved,
+            ..
+        } => Change::UniqueItem {
             version: v,
             sku,
             sold_by,
+            reserved,
         },
     }
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use tillbook_protocol::events::{
     EventPayload, OrderCommitted, OrderItemStatusChanged, OrderStatusChanged, StockAdjusted,
-    StockDelta, StockReason,
+    StockDelta, StockReason, UniqueHold,
 };
 use tillbook_protocol::limits::{
     check_text, MAX_CODE, MAX_LINES, MAX_PRICE_Q, MAX_QTY, MAX_STOCK_DELTA, MAX_TEXT,
@@ -110,7 +110,40 @@ pub fn payload(p: &EventPayload) -> Verdict {
         EventPayload::OrderStatusChanged(c) => status(c),
         EventPayload::OrderItemStatusChanged(c) => item(c),
         EventPayload::StockAdjusted(a) => adjusted(a),
+        EventPayload::UniqueHold(h) => hold(h),
     }
+}
+
+/// Longest a basket may hold a unique item, counted from the hold's `at`.
+pub fn max_hold() -> chrono::Duration {
+    chrono::Duration::days(1)
+}
+
+/// A hold on its own: texts, and an end after its start, at most [`max_hold`] later. (That
+/// the SKU is one of a kind is the server's catalog's say: [`crate::service::events`].)
+fn hold(h: &UniqueHold) -> Verdict {
+    for (field, value) in [("sku", &h.sku), ("session_key", &h.session_key)] {
+        if let Some(why) = text(field, value, MAX_CODE, false) {
+            reject!("hold of {:?}: {why}", h.sku);
+        }
+    }
+    if let Some(until) = h.until {
+        if until <= h.at {
+            reject!(
+                "hold of {}: until {until} is not after its time {}",
+                h.sku,
+                h.at
+            );
+        }
+        if until - h.at > max_hold() {
+            reject!(
+                "hold of {}: until {until} is more than a day after its time {}",
+                h.sku,
+                h.at
+            );
+        }
+    }
+    None
 }
 
 fn order(o: &OrderCommitted) -> Verdict {
@@ -309,5 +342,29 @@ mod tests {
         assert!(deltas(&[delta(Receiving, MAX_STOCK_DELTA + 1, None)], Fits::Adjust).is_some());
         assert!(deltas(&[delta(Receiving, i64::MIN, None)], Fits::Adjust).is_some());
         assert!(deltas(&[delta(Cancel, 1, None)], Fits::Nothing).is_some());
+    }
+
+    #[test]
+    fn holds_are_bounded() {
+        let at = Utc::now();
+        let h = |sku: &str, key: &str, until: Option<chrono::Duration>| {
+            hold(&UniqueHold {
+                sku: sku.into(),
+                session_key: key.into(),
+                until: until.map(|d| at + d),
+                at,
+            })
+        };
+        let day = chrono::Duration::days(1);
+        assert_eq!(h("VASE", "s1", Some(chrono::Duration::minutes(15))), None);
+        assert_eq!(h("VASE", "s1", Some(day)), None);
+        assert_eq!(h("VASE", "s1", None), None);
+        assert!(h("VASE", "s1", Some(day + chrono::Duration::seconds(1))).is_some());
+        assert!(h("VASE", "s1", Some(chrono::Duration::zero())).is_some());
+        assert!(h("VASE", "s1", Some(-chrono::Duration::minutes(1))).is_some());
+        assert!(h("VASE", "", None).is_some());
+        assert!(h("VASE", "s\u{0}1", None).is_some());
+        assert!(h("", "s1", None).is_some());
+        assert!(h("VASE", &"k".repeat(MAX_CODE + 1), None).is_some());
     }
 }

@@ -188,6 +188,7 @@ pub async fn story(store: Store) {
     crate::stores::stores_and_identity(&store, (t1, &tok1), (t2, &tok2)).await;
     crate::counts::counts(&store).await;
     crate::counts::unique_items(&store).await;
+    crate::counts::unique_holds(&store).await;
 
     // Pull: a reset snapshot of the chain's log and the store's, then exactly what changed.
     let snap = store.pull(&tok1, pull_req(t1, None)).await.unwrap();
@@ -197,7 +198,7 @@ pub async fn story(store: Store) {
         .iter()
         .filter(|c| matches!(c, Change::Product { .. }))
         .count();
-    assert_eq!(products, 6 + 3 + 2); // the demo, three counted SKUs, two unique pieces
+    assert_eq!(products, 6 + 3 + 2 + 2); // the demo, three counted SKUs, two + two unique pieces
     assert!(snap
         .changes
         .iter()

@@ -1,9 +1,11 @@
 //! Counts as baselines and one-of-a-kind items: the storage contract's stock chapters.
 
-use chrono::{Duration, Utc};
+use chrono::{Duration, SubsecRound, Utc};
 use tillbook_protocol::catalog::ProductRecord;
 use tillbook_protocol::events::EventPayload;
-use tillbook_protocol::sync::{Change, EventOutcome, PullCursor};
+use tillbook_protocol::sync::{
+    Change, EventOutcome, PullCursor, PullResponse, UniqueReservation, UniqueSale,
+};
 use tillbook_server::service::AdjustRequest;
 use tillbook_server::Store;
 use uuid::Uuid;
@@ -248,4 +250,164 @@ pub async fn unique_items(store: &Store) {
         .unwrap();
     assert_eq!(sold_by(&inc3.changes), Some(None));
     let _: PullCursor = inc3.cursor;
+}
+
+/// Where a pull leaves `sku`: `None` when it brought no change of it, else (sold by, held by).
+fn unique_state(
+    r: &PullResponse,
+    sku: &str,
+) -> Option<(Option<UniqueSale>, Option<UniqueReservation>)> {
+    r.changes.iter().rev().find_map(|ch| match ch {
+        Change::UniqueItem {
+            sku: s,
+            sold_by,
+            reserved,
+            ..
+        } if s == sku => Some((sold_by.clone(), reserved.clone())),
+        _ => None,
+    })
+}
+
+/// Baskets holding one-of-a-kind items: other tills of the store pull them as reserved.
+pub async fn unique_holds(store: &Store) {
+    store
+        .upsert_catalog(vec![product("URN", true), product("MUG", false)])
+        .await
+        .unwrap();
+    let (ta, toka, _) = enrolled_in(store, "Hold A", None).await;
+    let (tb, tokb, _) = enrolled_in(store, "Hold B", None).await;
+    let (tn, tokn, _) = enrolled_in(store, "Hold N", Some("north")).await;
+    let mut cur_b = store.pull(&tokb, pull_req(tb, None)).await.unwrap().cursor;
+    let cur_n = store.pull(&tokn, pull_req(tn, None)).await.unwrap().cursor;
+    let mut seqs = std::collections::HashMap::new();
+    let push = async |t: Uuid,
+                      tok: &str,
+                      p: EventPayload,
+                      seqs: &mut std::collections::HashMap<Uuid, u64>| {
+        let seq = seqs.entry(t).or_insert(0);
+        *seq += 1;
+        let r = store.push(tok, page(t, &[outbox(*seq, &p)])).await.unwrap();
+        assert_eq!(r.last_applied_seq, *seq, "{r:?}");
+        r.results[0].clone()
+    };
+    let pull_b = async |cur: &mut PullCursor| {
+        let r = store.pull(&tokb, pull_req(tb, Some(*cur))).await.unwrap();
+        *cur = r.cursor;
+        r
+    };
+    let now = Utc::now().trunc_subsecs(6);
+
+    // A's basket holds the urn: B pulls it as reserved by A, until when A said.
+    let until_a = now + Duration::minutes(10);
+    let r = push(
+        ta,
+        &toka,
+        hold("URN", "basket-1", Some(until_a), now),
+        &mut seqs,
+    )
+    .await;
+    assert_eq!(r.outcome, EventOutcome::Applied, "{r:?}");
+    let held = unique_state(&pull_b(&mut cur_b).await, "URN").expect("a unique item change");
+    assert_eq!(
+        held,
+        (
+            None,
+            Some(UniqueReservation {
+                terminal_id: ta,
+                until: until_a
+            })
+        )
+    );
+    // Another store's till never sees it.
+    let north = store.pull(&tokn, pull_req(tn, Some(cur_n))).await.unwrap();
+    assert_eq!(unique_state(&north, "URN"), None, "{:?}", north.changes);
+
+    // The basket's hold moves on; released, the urn is free again.
+    let later = now + Duration::minutes(30);
+    push(
+        ta,
+        &toka,
+        hold("URN", "basket-1", Some(later), now),
+        &mut seqs,
+    )
+    .await;
+    let (_, reserved) = unique_state(&pull_b(&mut cur_b).await, "URN").unwrap();
+    assert_eq!(reserved.map(|r| r.until), Some(later));
+    push(ta, &toka, hold("URN", "basket-1", None, now), &mut seqs).await;
+    assert_eq!(
+        unique_state(&pull_b(&mut cur_b).await, "URN"),
+        Some((None, None))
+    );
+
+    // Holds of two tills: the one that ends last is the store's reservation.
+    push(
+        ta,
+        &toka,
+        hold("URN", "basket-2", Some(until_a), now),
+        &mut seqs,
+    )
+    .await;
+    push(tb, &tokb, hold("URN", "b-1", Some(later), now), &mut seqs).await;
+    let (_, reserved) = unique_state(&pull_b(&mut cur_b).await, "URN").unwrap();
+    assert_eq!(reserved.map(|r| r.terminal_id), Some(tb));
+    push(tb, &tokb, hold("URN", "b-1", None, now), &mut seqs).await;
+    let (_, reserved) = unique_state(&pull_b(&mut cur_b).await, "URN").unwrap();
+    assert_eq!(reserved.map(|r| r.terminal_id), Some(ta));
+
+    // A hold that has run out by the server's clock reserves nothing.
+    let past = now - Duration::hours(2);
+    push(
+        tb,
+        &tokb,
+        hold("URN", "b-2", Some(past + Duration::hours(1)), past),
+        &mut seqs,
+    )
+    .await;
+    let (_, reserved) = unique_state(&pull_b(&mut cur_b).await, "URN").unwrap();
+    assert_eq!(reserved.map(|r| r.terminal_id), Some(ta));
+
+    // A sells it: its hold ends with the sale, which other tills pull as sold_by.
+    let sale = order("UH-1", "URN", 1, false);
+    let r = push(ta, &toka, sale.clone(), &mut seqs).await;
+    assert_eq!(r.outcome, EventOutcome::Applied, "{r:?}");
+    let (sold_by, reserved) = unique_state(&pull_b(&mut cur_b).await, "URN").unwrap();
+    assert_eq!(
+        sold_by.map(|s| (s.order_id, s.terminal_id)),
+        Some((committed(&sale).order_id, ta))
+    );
+    assert_eq!(reserved, None);
+    // Cancelling the sale frees it, and gives no hold back.
+    push(
+        ta,
+        &toka,
+        status(&sale, "new", "cancelled", Some(("URN", 1))),
+        &mut seqs,
+    )
+    .await;
+    assert_eq!(
+        unique_state(&pull_b(&mut cur_b).await, "URN"),
+        Some((None, None))
+    );
+
+    // Judged as if the till were wrong: a reason for each bad hold, the cursor moves on.
+    let bad = [
+        (hold("MUG", "basket-1", Some(until_a), now), "one of a kind"),
+        (hold("NOPE", "basket-1", Some(until_a), now), "unknown sku"),
+        (
+            hold("URN", "basket-1", Some(now + Duration::hours(25)), now),
+            "more than a day",
+        ),
+        (hold("URN", "basket-1", Some(now), now), "not after"),
+        (hold("URN", "", Some(until_a), now), "session_key is empty"),
+        (hold("URN", "bas\u{0}ket", None, now), "NUL"),
+    ];
+    for (p, why) in bad {
+        let r = push(ta, &toka, p, &mut seqs).await;
+        assert_eq!(r.outcome, EventOutcome::Rejected, "{r:?}");
+        let reason = r.reason.unwrap_or_default();
+        assert!(reason.contains(why), "{reason:?} does not say {why:?}");
+    }
+    // None of them reserved anything.
+    let r = pull_b(&mut cur_b).await;
+    assert_eq!(unique_state(&r, "URN"), None, "{:?}", r.changes);
 }

@@ -30,6 +30,7 @@ fn edit_deltas(
         EventPayload::OrderStatusChanged(c) => f(&mut c.stock_deltas),
         EventPayload::OrderItemStatusChanged(c) => f(&mut c.stock_deltas),
         EventPayload::StockAdjusted(a) => f(&mut a.stock_deltas),
+        EventPayload::UniqueHold(_) => {}
     }
     p
 }

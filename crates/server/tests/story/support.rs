@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tillbook_protocol::events::{
     EventPayload, OrderCommitted, OrderItemStatusChanged, OrderLine, OrderStatusChanged,
-    StockAdjusted, StockDelta, StockReason,
+    StockAdjusted, StockDelta, StockReason, UniqueHold,
 };
 use tillbook_protocol::sync::{EnrollResponse, OutboxEvent, PushRequest, TerminalCreated};
 use tillbook_protocol::{payload_hash, ErrorBody, PROTOCOL_VERSION};
@@ -328,4 +328,19 @@ pub async fn on_hand_in(store: &Store, code: &str, sku: &str) -> i64 {
         .find(|i| i.sku == sku && i.location == "main")
         .map(|i| i.on_hand)
         .unwrap_or(0)
+}
+
+/// `unique.hold`: basket `session_key` holds `sku` until `until` (`None`: released), at `at`.
+pub fn hold(
+    sku: &str,
+    session_key: &str,
+    until: Option<chrono::DateTime<Utc>>,
+    at: chrono::DateTime<Utc>,
+) -> EventPayload {
+    EventPayload::UniqueHold(UniqueHold {
+        sku: sku.into(),
+        session_key: session_key.into(),
+        until,
+        at,
+    })
 }

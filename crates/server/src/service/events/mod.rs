@@ -1,4 +1,5 @@
-//! Applying one outbox event: orders, their events and stock deltas land in the tables.
+//! Applying one outbox event: orders, their events and stock deltas land in the tables;
+//! a `unique.hold` lands in the terminal's basket holds ([`unique::Holds`]).
 //!
 //! Every check runs before the first write, so an event is either applied whole or
 //! rejected with a reason and leaves no trace but its inbox row (rule 7). The checks of an
@@ -29,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use tillbook_protocol::channel::Flow;
-use tillbook_protocol::events::{EventKind, EventPayload};
+use tillbook_protocol::events::{EventKind, EventPayload, UniqueHold};
 use tillbook_protocol::sync::Change;
 use uuid::Uuid;
 
@@ -37,6 +38,7 @@ use crate::error::{Error, Result};
 use crate::params;
 use crate::service::changelog::{store_scope, ChangeWriter, CHAIN_SCOPE};
 use crate::service::stock::StockBatch;
+use crate::service::unique;
 use crate::service::validate::{self, Verdict};
 use crate::storage::sql::{query_keys, timestamp_text, Rows, Tx, Val};
 
@@ -69,6 +71,7 @@ pub fn decode(
         EventKind::StockAdjusted => {
             Deserialize::deserialize(payload).map(EventPayload::StockAdjusted)
         }
+        EventKind::UniqueHold => Deserialize::deserialize(payload).map(EventPayload::UniqueHold),
     };
     decoded.map_err(|e: serde_json::Error| format!("undecodable {kind} payload: {e}"))
 }
@@ -166,8 +169,10 @@ pub struct Page {
     events: Rows,
     /// Ledger rows and movements of the applied events.
     stock: StockBatch,
-    /// Unique SKUs whose seller may have changed.
+    /// Unique SKUs whose seller or holds may have changed.
     unique_touched: BTreeSet<String>,
+    /// The terminal's hold changes (written with the page's rows, before the lock).
+    holds: unique::Holds,
     received: DateTime<Utc>,
     received_at: String,
     terminal_id: Uuid,
@@ -180,7 +185,7 @@ fn order_id(p: &EventPayload) -> Option<Uuid> {
         EventPayload::OrderCommitted(o) => Some(o.order_id),
         EventPayload::OrderStatusChanged(c) => Some(c.order_id),
         EventPayload::OrderItemStatusChanged(c) => Some(c.order_id),
-        EventPayload::StockAdjusted(_) => None,
+        EventPayload::StockAdjusted(_) | EventPayload::UniqueHold(_) => None,
     }
 }
 
@@ -201,8 +206,14 @@ impl Page {
         let mut skus: BTreeSet<&str> = BTreeSet::new();
         for p in payloads.clone() {
             skus.extend(p.stock_deltas().iter().map(|d| d.sku.as_str()));
-            if let EventPayload::OrderCommitted(o) = p {
-                skus.extend(o.lines.iter().map(|l| l.sku.as_str()));
+            match p {
+                EventPayload::OrderCommitted(o) => {
+                    skus.extend(o.lines.iter().map(|l| l.sku.as_str()));
+                }
+                EventPayload::UniqueHold(h) => {
+                    skus.insert(h.sku.as_str());
+                }
+                _ => {}
             }
         }
         let deltas: BTreeSet<Uuid> = if checked {
@@ -348,6 +359,7 @@ impl Page {
             events: Rows::new("order_events", EVENT_COLUMNS),
             stock: StockBatch::new(store_id),
             unique_touched: BTreeSet::new(),
+            holds: unique::Holds::default(),
             received,
             received_at: timestamp_text(received),
             terminal_id: terminal,
@@ -405,6 +417,9 @@ impl Page {
         if self.conflict || !self.stock.flush_ledger(tx, !self.checked).await? {
             return Ok(None);
         }
+        self.holds
+            .flush(tx, self.store_id, self.terminal_id, &self.received_at)
+            .await?;
         Ok(Some(Settle {
             store_id: self.store_id,
             checked: self.checked,
@@ -412,6 +427,7 @@ impl Page {
             orders: self.order_rows,
             stock: self.stock,
             unique_touched: self.unique_touched,
+            now: self.received_at,
         }))
     }
 
@@ -491,6 +507,7 @@ pub async fn apply<T: Tx>(
         EventPayload::OrderStatusChanged(c) => change_status(tx, page, event_id, c).await?,
         EventPayload::OrderItemStatusChanged(c) => change_item(tx, page, event_id, c).await?,
         EventPayload::StockAdjusted(_) => None,
+        EventPayload::UniqueHold(h) => hold(page, h),
     };
     if verdict.is_some() {
         return Ok(verdict);
@@ -502,4 +519,21 @@ pub async fn apply<T: Tx>(
             .record(d, page.received, Some(terminal), Some(event_id));
     }
     Ok(None)
+}
+
+/// `unique.hold`: the SKU must be one of a kind by the server's catalog, whatever the till
+/// thinks; the hold (or its release) is queued for the terminal and the item logged.
+fn hold(page: &mut Page, h: &UniqueHold) -> Verdict {
+    match page.skus.get(&h.sku) {
+        None => Some(format!("hold of unknown sku {}", h.sku)),
+        Some(false) => Some(format!(
+            "hold of {}: the catalog does not list it as one of a kind",
+            h.sku
+        )),
+        Some(true) => {
+            page.holds.hold(&h.sku, &h.session_key, h.until);
+            page.unique_touched.insert(h.sku.clone());
+            None
+        }
+    }
 }

@@ -75,7 +75,9 @@ pub(super) fn commit_order(page: &mut Page, event_id: Uuid, o: &OrderCommitted) 
             Val::from(unique),
         ]);
         if unique {
+            // The sale ends this terminal's holds of it, even when another order sold it.
             page.unique_touched.insert(l.sku.clone());
+            page.holds.sold(&l.sku);
         }
         lines.insert(
             i64::from(l.line_no),

@@ -4,8 +4,8 @@
 //! Everything else a page writes (inbox, lines, order events, ledger rows) is in before the
 //! lock is taken, so pushes into one store do that work side by side and queue only for
 //! this: the orders, numbered in the store's feed; the stock levels read, brought up to date
-//! and logged; the unique items logged; the new head. The lock is held to commit, so feed
-//! positions and log versions become visible in order.
+//! and logged; the unique items (sold, held) logged; the new head. The lock is held to
+//! commit, so feed positions and log versions become visible in order.
 
 use std::collections::BTreeSet;
 
@@ -27,6 +27,8 @@ pub struct Settle {
     pub(super) orders: Rows,
     pub(super) stock: StockBatch,
     pub(super) unique_touched: BTreeSet<String>,
+    /// The server's clock when the page began (stored text): holds ending later are live.
+    pub(super) now: String,
 }
 
 /// Numbers the queued orders after the store's last feed position and inserts them
@@ -79,7 +81,14 @@ impl Settle {
         if !self.stock.is_empty() {
             self.stock.flush(tx, &mut writer).await?;
         }
-        unique::log(tx, &mut writer, self.store_id, self.unique_touched).await?;
+        unique::log(
+            tx,
+            &mut writer,
+            self.store_id,
+            self.unique_touched,
+            &self.now,
+        )
+        .await?;
         writer.finish(tx).await?;
         Ok(true)
     }
