@@ -12,7 +12,7 @@
 //! `TILLBOOK_BENCH_ORDERS` sets it outright.
 //!
 //! The raw side writes, per order, the rows the server writes: `orders`, `order_lines`,
-//! `order_events`, `stock_ledger`, `inbox` (all in the default store); per batch the
+//! `stock_ledger`, `inbox` (all in the default store); per batch the
 //! `stock_levels` sums and the terminal's cursor. It is timed from the events in memory
 //! (already parsed) to the committed batch: building the row values (timestamps, ids; the
 //! inbox keeps an applied event's payload hash, not its payload) and inserting them; the
@@ -314,6 +314,7 @@ const ORDER_COLS: &[&str] = &[
     "committed_at",
     "handle",
     "received_at",
+    "initial_status",
 ];
 const LINE_COLS: &[&str] = &[
     "store_id",
@@ -326,18 +327,6 @@ const LINE_COLS: &[&str] = &[
     "discount_q",
     "total_q",
     "is_unique",
-];
-const EVENT_COLS: &[&str] = &[
-    "store_id",
-    "order_id",
-    "event_id",
-    "kind",
-    "line_no",
-    "from_status",
-    "to_status",
-    "actor",
-    "at",
-    "reason",
 ];
 const LEDGER_COLS: &[&str] = &[
     "store_id",
@@ -377,7 +366,6 @@ fn ts(t: chrono::DateTime<Utc>) -> String {
 /// The rows one batch of events writes, as the server would write them.
 fn batch_rows<'a>(
     terminal: &'a str,
-    actor: &'a str,
     now: &'a str,
     events: &'a [OutboxEvent],
     orders: &'a [OrderCommitted],
@@ -386,7 +374,6 @@ fn batch_rows<'a>(
     let deltas: usize = orders.iter().map(|o| o.stock_deltas.len()).sum();
     let mut o = Insert::new("orders", ORDER_COLS, orders.len());
     let mut l = Insert::new("order_lines", LINE_COLS, lines);
-    let mut e = Insert::new("order_events", EVENT_COLS, orders.len());
     let mut s = Insert::new("stock_ledger", LEDGER_COLS, deltas);
     let mut i = Insert::new("inbox", INBOX_COLS, events.len());
     let mut levels = std::collections::BTreeMap::new();
@@ -411,6 +398,7 @@ fn batch_rows<'a>(
             V::O(at.clone()),
             V::NullT,
             V::S(now),
+            V::S(&ord.status),
         ]);
         for line in &ord.lines {
             l.values.extend([
@@ -426,18 +414,6 @@ fn batch_rows<'a>(
                 V::I(line.unique as i64),
             ]);
         }
-        e.values.extend([
-            V::I(STORE),
-            V::O(order_id),
-            V::O(id.clone()),
-            V::S("order.committed"),
-            V::NullI,
-            V::NullT,
-            V::S(&ord.status),
-            V::S(actor),
-            V::O(at),
-            V::NullT,
-        ]);
         for d in &ord.stock_deltas {
             let at = ts(d.at);
             s.values.extend([
@@ -479,7 +455,7 @@ fn batch_rows<'a>(
         .into_iter()
         .flat_map(|((sku, loc), d)| [V::I(STORE), V::S(sku), V::S(loc), V::I(d)])
         .collect();
-    vec![o, l, e, s, i, lv]
+    vec![o, l, s, i, lv]
 }
 
 /// Rows per statement: both engines take at least 32 766 parameters.
@@ -506,12 +482,11 @@ fn raw_sqlite(path: &std::path::Path, terminal: &str, b: &Backlog) -> Raw {
         rusqlite::params![terminal, ts(Utc::now())],
     )
     .unwrap();
-    let actor = format!("terminal:{terminal}");
     let mut took = Raw::default();
     for (evs, ords) in b.events.chunks(PAGE).zip(b.orders.chunks(PAGE)) {
         let t = Instant::now();
         let now = ts(Utc::now());
-        let inserts = batch_rows(terminal, &actor, &now, evs, ords);
+        let inserts = batch_rows(terminal, &now, evs, ords);
         let last = evs.last().unwrap().seq as i64;
         let built = t.elapsed();
         let tx = conn
@@ -555,12 +530,11 @@ async fn raw_postgres(url: &str, terminal: &str, b: &Backlog) -> Raw {
         )
         .await
         .unwrap();
-    let actor = format!("terminal:{terminal}");
     let mut took = Raw::default();
     for (evs, ords) in b.events.chunks(PAGE).zip(b.orders.chunks(PAGE)) {
         let t = Instant::now();
         let now = ts(Utc::now());
-        let inserts = batch_rows(terminal, &actor, &now, evs, ords);
+        let inserts = batch_rows(terminal, &now, evs, ords);
         let last = evs.last().unwrap().seq as i64;
         let built = t.elapsed();
         let tx = client.transaction().await.unwrap();

@@ -262,13 +262,13 @@ async fn raw(url: &str, backlogs: &[Vec<OrderCommitted>]) -> Duration {
                     let tx = client.transaction().await.unwrap();
                     let mut sql = String::from(
                         "INSERT INTO orders (order_id, store_id, feed, order_ref, terminal_id, event_id, channel, status, \
-                         currency, subtotal_q, discount_q, total_q, business_date, committed_at, handle, received_at) VALUES ",
+                         currency, subtotal_q, discount_q, total_q, business_date, committed_at, handle, received_at, initial_status) VALUES ",
                     );
                     let mut owned: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
                     for (i, (store, feed, terminal, o)) in page.iter().enumerate() {
-                        let b = i * 16;
+                        let b = i * 17;
                         sql.push_str(if i == 0 { "(" } else { ", (" });
-                        sql.push_str(&(1..=16).map(|c| format!("${}", b + c)).collect::<Vec<_>>().join(", "));
+                        sql.push_str(&(1..=17).map(|c| format!("${}", b + c)).collect::<Vec<_>>().join(", "));
                         sql.push(')');
                         let at = o.committed_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
                         owned.push(Box::new(o.order_id.to_string()));
@@ -287,6 +287,7 @@ async fn raw(url: &str, backlogs: &[Vec<OrderCommitted>]) -> Duration {
                         owned.push(Box::new(at));
                         owned.push(Box::new(None::<String>));
                         owned.push(Box::new(now.clone()));
+                        owned.push(Box::new(o.status.clone()));
                     }
                     let params: Vec<&(dyn ToSql + Sync)> = owned.iter().map(|b| b.as_ref() as &(dyn ToSql + Sync)).collect();
                     tx.execute(&sql, &params).await.unwrap();

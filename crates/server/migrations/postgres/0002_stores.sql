@@ -65,6 +65,10 @@ FROM inbox;
 
 -- Orders are known by their global order_id (existing ones: their committing event's id) and
 -- carry a per-store feed position (existing ones: their old id, in the order received).
+-- `(order_ref, terminal_id)` is unique, reference first: a look-up by reference alone uses
+-- it too. An order's `order.committed` event is not stored in `order_events`: the order row
+-- holds what it says (event_id, committed_at, terminal_id, and `initial_status`, the status
+-- it was committed in) and the back office synthesizes it.
 CREATE TABLE orders_new (
     order_id      TEXT PRIMARY KEY,
     store_id      BIGINT NOT NULL,
@@ -82,16 +86,20 @@ CREATE TABLE orders_new (
     committed_at  TEXT NOT NULL,
     handle        TEXT,
     received_at   TEXT NOT NULL,
-    UNIQUE (terminal_id, order_ref),
+    initial_status TEXT NOT NULL,
+    UNIQUE (order_ref, terminal_id),
     UNIQUE (store_id, feed)
 );
 INSERT INTO orders_new (order_id, store_id, feed, order_ref, terminal_id, event_id, channel, status,
                         currency, subtotal_q, discount_q, total_q, business_date, committed_at,
-                        handle, received_at)
-SELECT event_id, (SELECT id FROM stores WHERE code = 'main'), id, order_ref, terminal_id, event_id,
-       channel, status, currency, subtotal_q, discount_q, total_q, business_date, committed_at,
-       handle, received_at
-FROM orders;
+                        handle, received_at, initial_status)
+SELECT o.event_id, (SELECT id FROM stores WHERE code = 'main'), o.id, o.order_ref, o.terminal_id,
+       o.event_id, o.channel, o.status, o.currency, o.subtotal_q, o.discount_q, o.total_q,
+       o.business_date, o.committed_at, o.handle, o.received_at,
+       COALESCE((SELECT e.to_status FROM order_events e
+                 WHERE e.order_ref = o.order_ref AND e.kind = 'order.committed'
+                 ORDER BY e.id LIMIT 1), o.status)
+FROM orders o;
 
 CREATE TABLE order_lines_new (
     store_id     BIGINT NOT NULL,
@@ -133,15 +141,18 @@ INSERT INTO order_events_new (id, store_id, order_id, event_id, kind, line_no, f
                               to_status, actor, at, reason)
 SELECT e.id, (SELECT id FROM stores WHERE code = 'main'), o.event_id, e.event_id, e.kind,
        e.line_no, e.from_status, e.to_status, e.actor, e.at, e.reason
-FROM order_events e JOIN orders o ON o.order_ref = e.order_ref;
+FROM order_events e JOIN orders o ON o.order_ref = e.order_ref
+WHERE e.kind <> 'order.committed';
 
 -- The stock ledger per store. `order_at` is a movement's ordering time (the earlier of the
 -- till's `at` and the server's receipt); `counted` is set on counts (a baseline). Counts
 -- recorded before this migration were differences: they keep `counted` NULL and count as
--- deltas.
+-- deltas. One btree: the key `(store_id, sku, location, delta_id)` refuses a delta id
+-- recorded twice for the same (store, sku, location) (a delta id is unique per key), and its
+-- prefix serves the count rule's sum of one key's deltas after a new count (counts are rare).
 CREATE TABLE stock_ledger_new (
     store_id    BIGINT NOT NULL,
-    delta_id    TEXT PRIMARY KEY,
+    delta_id    TEXT NOT NULL,
     sku         TEXT NOT NULL,
     location    TEXT NOT NULL,
     delta       BIGINT NOT NULL,
@@ -152,7 +163,8 @@ CREATE TABLE stock_ledger_new (
     counted     BIGINT,
     terminal_id TEXT,
     event_id    TEXT,
-    recorded_at TEXT NOT NULL
+    recorded_at TEXT NOT NULL,
+    PRIMARY KEY (store_id, sku, location, delta_id)
 );
 INSERT INTO stock_ledger_new (store_id, delta_id, sku, location, delta, reason, source, at,
                               order_at, counted, terminal_id, event_id, recorded_at)
@@ -238,10 +250,8 @@ ALTER TABLE stock_levels_new RENAME TO stock_levels;
 ALTER TABLE changes_new RENAME TO changes;
 
 CREATE INDEX inbox_rejected ON inbox (store_id, received_at) WHERE outcome = 'rejected';
-CREATE INDEX orders_ref ON orders (order_ref);
 CREATE INDEX order_lines_unique_sku ON order_lines (sku, store_id) WHERE is_unique = 1;
 CREATE INDEX order_events_order ON order_events (order_id, id);
-CREATE INDEX stock_ledger_key ON stock_ledger (store_id, sku, location, order_at);
 CREATE INDEX terminals_store ON terminals (store_id);
 
 -- Copied rows kept their ids: the identity continues after them.

@@ -124,7 +124,8 @@ pub struct OrderDetail {
 
 const SUMMARY: &str = "SELECT o.order_id, o.order_ref, s.code, o.terminal_id, t.terminal_code, \
      t.name, o.channel, o.status, o.currency, o.subtotal_q, o.discount_q, o.total_q, \
-     o.business_date, o.committed_at, o.handle, o.received_at, o.feed \
+     o.business_date, o.committed_at, o.handle, o.received_at, o.feed, o.event_id, \
+     o.initial_status \
      FROM orders o JOIN stores s ON s.id = o.store_id JOIN terminals t ON t.id = o.terminal_id";
 
 fn summary(row: &Row) -> Result<OrderSummary> {
@@ -249,7 +250,18 @@ pub async fn detail<T: Tx>(tx: &mut T, id: &str) -> Result<OrderDetail> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let events = tx
+    // The `order.committed` event is not stored: the order row holds what it says.
+    let committed = OrderEventInfo {
+        event_id: row.text(17)?,
+        kind: "order.committed".into(),
+        line_no: None,
+        from: None,
+        to: Some(row.text(18)?),
+        actor: format!("terminal:{}", row.text(3)?),
+        at: row.text(13)?,
+        reason: None,
+    };
+    let stored = tx
         .query(
             "SELECT event_id, kind, line_no, from_status, to_status, actor, at, reason \
              FROM order_events WHERE order_id = $1 ORDER BY id",
@@ -270,6 +282,9 @@ pub async fn detail<T: Tx>(tx: &mut T, id: &str) -> Result<OrderDetail> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    let mut events = Vec::with_capacity(stored.len() + 1);
+    events.push(committed);
+    events.extend(stored);
     Ok(OrderDetail {
         summary: summary(&row)?,
         handle: row.opt_text(14)?,

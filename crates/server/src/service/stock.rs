@@ -24,6 +24,18 @@
 //! the baseline: `on_hand = counted + Σ ledger non-count deltas after it` (one query; counts
 //! are rare). An older count is only recorded. Every sum is checked arithmetic.
 //!
+//! # The ledger's key
+//!
+//! `stock_ledger` has one btree, its primary key `(store_id, sku, location, delta_id)`: one
+//! index entry per delta. A delta id is unique per (store, sku, location), not across keys:
+//! the key refuses one recorded twice for the same (store, sku, location) (the push rejects
+//! the event: "stock delta X was already recorded"; a checked page looks deltas up by the
+//! whole key). No index on `order_at`: recomputing on-hand at a newer count reads the
+//! key's rows by the primary key's prefix `(store_id, sku, location)`, so it never scans
+//! another key's rows, and filters them by ordering time. That reads the key's whole history,
+//! but only at a new count, which is rare; a second index (or `order_at` in the key, which
+//! would no longer refuse a reused delta id) would cost every delta a btree insert instead.
+//!
 //! Deltas are queued as events apply, in a [`StockBatch`]. Its ledger rows are inserted
 //! before the store's change-log lock is taken (they need no position); then, under the
 //! lock, the levels are read, brought up to date and logged, a `StockLevel` change per key,
@@ -152,10 +164,13 @@ impl StockBatch {
     }
 
     /// Inserts the queued ledger rows now. With `skip_taken`, a row whose delta id is already
-    /// recorded is skipped instead of failing: false when any was.
+    /// recorded for its (store, sku, location) is skipped instead of failing: false when any
+    /// was.
     pub async fn flush_ledger<T: Tx>(&mut self, tx: &mut T, skip_taken: bool) -> Result<bool> {
         if skip_taken {
-            self.ledger.flush_new(tx, "delta_id").await
+            self.ledger
+                .flush_new(tx, "store_id, sku, location, delta_id")
+                .await
         } else {
             self.ledger.flush(tx).await.map(|()| true)
         }

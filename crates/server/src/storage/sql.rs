@@ -316,30 +316,53 @@ pub async fn query_keys<T: Tx>(
     ty: &str,
     keys: &[Val],
 ) -> Result<Vec<Row>> {
+    query_tuples(tx, sql, fixed, &[ty], keys).await
+}
+
+/// [`query_keys`] over keys of several columns: `keys` holds them one after the other,
+/// `tys.len()` values each; in `sql`, `k` has the columns `column1`, `column2`, … cast to
+/// `tys`.
+pub async fn query_tuples<T: Tx>(
+    tx: &mut T,
+    sql: &str,
+    fixed: &[Val],
+    tys: &[&str],
+    keys: &[Val],
+) -> Result<Vec<Row>> {
     use std::fmt::Write;
+    let width = tys.len();
+    debug_assert!(width > 0);
     let mut out = Vec::new();
     let mut rest = keys;
     while !rest.is_empty() {
-        let n = if rest.len() >= MAX_ROWS {
+        let count = rest.len() / width;
+        let n = if count >= MAX_ROWS {
             MAX_ROWS
         } else {
-            rest.len().next_power_of_two()
+            count.next_power_of_two()
         };
-        let take = n.min(rest.len());
-        let mut params: Vec<Val> = Vec::with_capacity(fixed.len() + n);
+        let take = n.min(count);
+        let mut params: Vec<Val> = Vec::with_capacity(fixed.len() + n * width);
         params.extend_from_slice(fixed);
-        params.extend_from_slice(&rest[..take]);
-        params.resize(fixed.len() + n, rest[take - 1].clone());
+        params.extend_from_slice(&rest[..take * width]);
+        let last = &rest[(take - 1) * width..take * width];
+        for _ in take..n {
+            params.extend_from_slice(last);
+        }
         let mut values = String::from("(VALUES ");
-        for i in 1..=n {
-            if i > 1 {
-                values.push_str(", ");
+        for i in 0..n {
+            values.push_str(if i > 0 { ", (" } else { "(" });
+            for (c, ty) in tys.iter().enumerate() {
+                if c > 0 {
+                    values.push_str(", ");
+                }
+                let _ = write!(values, "CAST(${} AS {ty})", fixed.len() + i * width + c + 1);
             }
-            let _ = write!(values, "(CAST(${} AS {ty}))", fixed.len() + i);
+            values.push(')');
         }
         values.push_str(") AS k");
         out.extend(tx.query(&sql.replace("{keys}", &values), &params).await?);
-        rest = &rest[take..];
+        rest = &rest[take * width..];
     }
     Ok(out)
 }

@@ -290,7 +290,11 @@ pub async fn stores_do_not_wait(db: Db) {
     assert_eq!(r.results[0].outcome, EventOutcome::Applied);
     // ... goes on from its cursor and finds the order committed since: nothing is skipped.
     let next = s
-        .admin("GET", &format!("/v1/admin/orders?limit=1000&after={cursor}"), None)
+        .admin(
+            "GET",
+            &format!("/v1/admin/orders?limit=1000&after={cursor}"),
+            None,
+        )
         .await;
     assert_eq!(refs(&next), vec!["A-1".to_string()], "{next}");
 }
@@ -324,9 +328,6 @@ pub async fn transient_vs_internal(db: Db) {
     tx.rollback().await.unwrap();
     let ok = push_one(&s, &t, 1, "X-1").await;
     assert!(ok.0.is_success(), "{} {}", ok.0, ok.1);
-    admin
-        .batch_execute("DROP TABLE order_events")
-        .await
-        .unwrap();
+    admin.batch_execute("DROP TABLE order_lines").await.unwrap();
     assert_error(&push_one(&s, &t, 2, "X-2").await, 500, "internal");
 }

@@ -7,7 +7,9 @@
 //! SKUs and channels, an order's identity, store and current status, a line's item status.
 //!
 //! An order is known by its global `order_id`, never by its printed reference alone: orders
-//! are unique on `order_id` and on `(terminal_id, order_ref)`. A status or item move finds
+//! are unique on `order_id` and on `(order_ref, terminal_id)`. A commit writes no
+//! `order_events` row: the order row holds what `order.committed` says (its event id,
+//! `committed_at`, terminal and `initial_status`) and the back office synthesizes it. A status or item move finds
 //! its order by `order_id`; the order must be in the pushing terminal's store, and any
 //! terminal of that store may move it (a re-enrolled book may cancel what its earlier
 //! identity sold); the move must start from the order's current status and be allowed by the
@@ -40,7 +42,7 @@ use crate::service::changelog::{store_scope, ChangeWriter, CHAIN_SCOPE};
 use crate::service::stock::StockBatch;
 use crate::service::unique;
 use crate::service::validate::{self, Verdict};
-use crate::storage::sql::{query_keys, timestamp_text, Rows, Tx, Val};
+use crate::storage::sql::{query_keys, query_tuples, timestamp_text, Rows, Tx, Val};
 
 mod moves;
 mod settle;
@@ -96,6 +98,7 @@ const ORDER_COLUMNS: &[&str] = &[
     "committed_at",
     "handle",
     "received_at",
+    "initial_status",
 ];
 const LINE_COLUMNS: &[&str] = &[
     "store_id",
@@ -152,8 +155,9 @@ pub struct Page {
     skus: HashMap<String, bool>,
     /// Channel flows by code (the chain log's `channel:{code}` entries).
     flows: HashMap<String, Flow>,
-    /// Stock delta ids recorded by this page, and (checked) those already in the ledger.
-    used_deltas: HashSet<Uuid>,
+    /// Stock deltas (sku, location, delta id) recorded by this page, and (checked) those
+    /// already in the store's ledger: a delta id is unique per (store, sku, location).
+    used_deltas: HashSet<(String, String, Uuid)>,
     /// Orders the page's moves name (any store), those it created, and (checked) those whose
     /// ids its commits bring.
     orders: HashMap<Uuid, OrderState>,
@@ -216,10 +220,14 @@ impl Page {
                 _ => {}
             }
         }
-        let deltas: BTreeSet<Uuid> = if checked {
+        let deltas: BTreeSet<(&str, &str, Uuid)> = if checked {
             payloads
                 .clone()
-                .flat_map(|p| p.stock_deltas().iter().map(|d| d.delta_id))
+                .flat_map(|p| {
+                    p.stock_deltas()
+                        .iter()
+                        .map(|d| (d.sku.as_str(), d.location.as_str(), d.delta_id))
+                })
                 .collect()
         } else {
             BTreeSet::new()
@@ -254,17 +262,22 @@ impl Page {
         .iter()
         .map(|r| Ok((r.text(0)?, r.bool(1)?)))
         .collect::<Result<_>>()?;
-        let keys: Vec<Val> = deltas.into_iter().map(Val::from).collect();
-        let used_deltas = query_keys(
+        let keys: Vec<Val> = deltas
+            .into_iter()
+            .flat_map(|(sku, location, id)| [Val::from(sku), Val::from(location), Val::from(id)])
+            .collect();
+        let used_deltas = query_tuples(
             tx,
-            "SELECT s.delta_id FROM {keys} CROSS JOIN stock_ledger s WHERE s.delta_id = k.column1",
-            &[],
-            "TEXT",
+            "SELECT s.sku, s.location, s.delta_id FROM {keys} CROSS JOIN stock_ledger s \
+             WHERE s.store_id = $1 AND s.sku = k.column1 AND s.location = k.column2 \
+             AND s.delta_id = k.column3",
+            params![store_id],
+            &["TEXT", "TEXT", "TEXT"],
             &keys,
         )
         .await?
         .iter()
-        .map(|r| stored_uuid(&r.text(0)?))
+        .map(|r| Ok((r.text(0)?, r.text(1)?, stored_uuid(&r.text(2)?)?)))
         .collect::<Result<_>>()?;
 
         let keys: Vec<Val> = ids.into_iter().map(Val::from).collect();
@@ -440,7 +453,10 @@ impl Page {
             if !self.skus.contains_key(&d.sku) {
                 return Some(format!("unknown sku {}", d.sku));
             }
-            if self.used_deltas.contains(&d.delta_id) {
+            if self
+                .used_deltas
+                .contains(&(d.sku.clone(), d.location.clone(), d.delta_id))
+            {
                 return Some(format!("stock delta {} was already recorded", d.delta_id));
             }
         }
@@ -514,7 +530,8 @@ pub async fn apply<T: Tx>(
     }
     let terminal = page.terminal_id;
     for d in payload.stock_deltas() {
-        page.used_deltas.insert(d.delta_id);
+        page.used_deltas
+            .insert((d.sku.clone(), d.location.clone(), d.delta_id));
         page.stock
             .record(d, page.received, Some(terminal), Some(event_id));
     }
