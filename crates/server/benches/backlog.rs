@@ -31,6 +31,11 @@ use tillbook_protocol::sync::{
 use tillbook_protocol::{payload_hash, PROTOCOL_VERSION};
 use uuid::Uuid;
 
+
+/// The allocator the `tillbook-server` binary runs with: the server runs in this process.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ADMIN: &str = "bench-admin-token";
 const PAGE: usize = 500;
 const PG_ENV: &str = "TILLBOOK_TEST_POSTGRES_URL";
