@@ -8,7 +8,7 @@ use tillbook_protocol::sync::{Change, PullCursor, PullResponse, UniqueReservatio
 use uuid::Uuid;
 
 use crate::clock::fmt_time;
-use crate::error::{err, ErrorCode, Result};
+use crate::error::{err, Error, ErrorCode, Result};
 use crate::push::{prune, reconcile};
 use crate::sync::state;
 use crate::{catalog, channel, db, session, Book};
@@ -68,6 +68,12 @@ fn apply_unique(
     Ok(())
 }
 
+/// A number from the server as the book stores it; one past `i64` is a broken answer, refused
+/// whole (nothing of the page is applied).
+fn wire_i64(v: u64, what: &str) -> Result<i64> {
+    i64::try_from(v).map_err(|_| Error::new(ErrorCode::SyncRejected, format!("the server sent an impossible {what} {v}")))
+}
+
 impl Book {
     /// The change-log cursors to pull from (`None`: take a full snapshot).
     pub fn pull_cursor(&self) -> Result<Option<PullCursor>> {
@@ -103,7 +109,7 @@ impl Book {
                 apply_unique(&tx, &sku, None, None, own)?;
             }
         }
-        let as_of = page.last_applied_seq as i64;
+        let as_of = wire_i64(page.last_applied_seq, "last applied seq")?;
         let mut products = Vec::new();
         let mut uniques = Vec::new();
         for change in &page.changes {
@@ -137,7 +143,7 @@ impl Book {
         }
         tx.execute(
             "UPDATE sync_state SET pull_cursor = ?1, pull_cursor_store = ?2 WHERE id = 1",
-            [page.cursor.chain as i64, page.cursor.store as i64],
+            [wire_i64(page.cursor.chain, "chain cursor")?, wire_i64(page.cursor.store, "store cursor")?],
         )?;
         prune(&tx, now)?;
         tx.commit()?;
