@@ -22,32 +22,21 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::Utc;
 use serde_json::json;
-use tillbook_protocol::events::{EventPayload, OrderCommitted, OrderLine, StockDelta, StockReason};
+use tillbook_protocol::events::OrderCommitted;
 use tillbook_protocol::sync::{
     EnrollResponse, EventOutcome, OutboxEvent, PushRequest, PushResponse, TerminalCreated,
 };
-use tillbook_protocol::{payload_hash, PROTOCOL_VERSION};
+use tillbook_protocol::PROTOCOL_VERSION;
 use uuid::Uuid;
 
 
-/// The allocator the `tillbook-server` binary runs with: the server runs in this process.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+mod common;
 
 const ADMIN: &str = "bench-admin-token";
 const PAGE: usize = 500;
 const PG_ENV: &str = "TILLBOOK_TEST_POSTGRES_URL";
-const SKUS: [(&str, &str, i64); 6] = [
-    ("ESPRESSO", "Espresso", 500),
-    ("CAPPUCCINO", "Cappuccino", 700),
-    ("LATTE", "Latte", 750),
-    ("CROISSANT", "Croissant", 650),
-    ("PAIN_AU_CHOCOLAT", "Pain au Chocolat", 750),
-    ("CARROT_CAKE", "Carrot Cake", 800),
-];
-
 /// The backlog: wire events and the orders they carry, in seq order.
 struct Backlog {
     events: Vec<OutboxEvent>,
@@ -55,69 +44,8 @@ struct Backlog {
 }
 
 fn backlog(n: usize) -> Backlog {
-    let date = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
-    let start = Utc.with_ymd_and_hms(2026, 11, 21, 8, 0, 0).unwrap();
-    let mut events = Vec::with_capacity(n);
-    let mut orders = Vec::with_capacity(n);
-    for i in 0..n {
-        let order_ref = format!("ORD-20261121-T01-{:06}", i + 1);
-        let at = start + chrono::Duration::milliseconds(i as i64 * 250);
-        let count = 2 + i % 2;
-        let mut lines = Vec::with_capacity(count);
-        let mut deltas = Vec::with_capacity(count);
-        for l in 0..count {
-            let (sku, name, price) = SKUS[(i * 7 + l * 3) % SKUS.len()];
-            let qty = 1 + ((i + l) % 3) as i64;
-            lines.push(OrderLine {
-                line_no: l as u32 + 1,
-                sku: sku.into(),
-                name: name.into(),
-                unit_price_q: price,
-                qty,
-                discount_q: 0,
-                total_q: price * qty,
-                unique: false,
-            });
-            deltas.push(StockDelta {
-                delta_id: Uuid::now_v7(),
-                sku: sku.into(),
-                location: "main".into(),
-                delta: -qty,
-                reason: StockReason::Sale,
-                source: order_ref.clone(),
-                at,
-                counted: None,
-            });
-        }
-        let total: i64 = lines.iter().map(|l| l.total_q).sum();
-        let order = OrderCommitted {
-            order_id: Uuid::now_v7(),
-            order_ref,
-            channel: "pos".into(),
-            status: "new".into(),
-            currency: "BRL".into(),
-            subtotal_q: total,
-            discount_q: 0,
-            total_q: total,
-            business_date: date,
-            committed_at: at,
-            handle: None,
-            lines,
-            stock_deltas: deltas,
-        };
-        let payload = EventPayload::OrderCommitted(order.clone());
-        let value = payload.to_value();
-        events.push(OutboxEvent {
-            seq: i as u64 + 1,
-            event_id: Uuid::now_v7(),
-            kind: payload.kind().as_str().to_string(),
-            payload_hash: payload_hash(&value),
-            payload: value,
-            created_at: at,
-        });
-        orders.push(order);
-    }
-    Backlog { events, orders }
+    let orders: Vec<OrderCommitted> = (0..n).map(|i| common::order(1, i)).collect();
+    Backlog { events: common::outbox(&orders), orders }
 }
 
 fn rate(n: usize, took: Duration) -> f64 {
@@ -616,20 +544,6 @@ fn report(backend: &str, n: usize, r: &Replays, raw: &Raw) -> Outcome {
     }
 }
 
-async fn postgres_database(base: &str) -> String {
-    let (client, conn) = tokio_postgres::connect(base, tokio_postgres::NoTls)
-        .await
-        .expect("connect to postgres");
-    tokio::spawn(conn);
-    let name = format!("tillbook_bench_{}", Uuid::now_v7().simple());
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create database");
-    let (prefix, _) = base.rsplit_once('/').expect("URL with a database name");
-    format!("{prefix}/{name}")
-}
-
 async fn bench(n: usize) -> Vec<Outcome> {
     let t = Instant::now();
     let b = backlog(n);
@@ -654,8 +568,8 @@ async fn bench(n: usize) -> Vec<Outcome> {
 
     match std::env::var(PG_ENV) {
         Ok(base) => {
-            let replays = replay_through_server(&postgres_database(&base).await, &b).await;
-            let raw_url = postgres_database(&base).await;
+            let replays = replay_through_server(&common::postgres_database(&base).await, &b).await;
+            let raw_url = common::postgres_database(&base).await;
             drop(
                 tillbook_server::open(&raw_url)
                     .await

@@ -12,19 +12,17 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::Utc;
 use serde_json::json;
-use tillbook_protocol::events::{EventPayload, OrderCommitted, OrderLine, StockDelta, StockReason};
+use tillbook_protocol::events::OrderCommitted;
 use tillbook_protocol::sync::{
-    EnrollResponse, EventOutcome, OutboxEvent, PushRequest, PushResponse,
+    EnrollResponse, EventOutcome, PushRequest, PushResponse,
 };
-use tillbook_protocol::{payload_hash, PROTOCOL_VERSION};
+use tillbook_protocol::PROTOCOL_VERSION;
 use uuid::Uuid;
 
 
-/// The allocator the `tillbook-server` binary runs with: the server runs in this process.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+mod common;
 
 const ADMIN: &str = "bench-admin-token";
 const PG_ENV: &str = "TILLBOOK_TEST_POSTGRES_URL";
@@ -34,101 +32,9 @@ const PAGE: usize = 100;
 const RAW_CLIENTS: usize = 8;
 /// Rounds of each side in a full run (the medians are compared).
 const ROUNDS: usize = 3;
-const SKUS: [(&str, i64); 6] = [
-    ("ESPRESSO", 500),
-    ("CAPPUCCINO", 700),
-    ("LATTE", 750),
-    ("CROISSANT", 650),
-    ("PAIN_AU_CHOCOLAT", 750),
-    ("CARROT_CAKE", 800),
-];
-
 /// One till's backlog: its orders in seq order.
 fn backlog(till: usize, n: usize) -> Vec<OrderCommitted> {
-    let date = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
-    let start = Utc.with_ymd_and_hms(2026, 11, 21, 8, 0, 0).unwrap();
-    (0..n)
-        .map(|i| {
-            let order_ref = format!("ORD-20261121-T{till:02}-{:05}", i + 1);
-            let at = start + chrono::Duration::milliseconds(i as i64 * 250);
-            let count = 2 + i % 2;
-            let mut lines = Vec::new();
-            let mut deltas = Vec::new();
-            for l in 0..count {
-                let (sku, price) = SKUS[(i * 7 + l * 3 + till) % SKUS.len()];
-                let qty = 1 + ((i + l) % 3) as i64;
-                lines.push(OrderLine {
-                    line_no: l as u32 + 1,
-                    sku: sku.into(),
-                    name: sku.into(),
-                    unit_price_q: price,
-                    qty,
-                    discount_q: 0,
-                    total_q: price * qty,
-                    unique: false,
-                });
-                deltas.push(StockDelta {
-                    delta_id: Uuid::now_v7(),
-                    sku: sku.into(),
-                    location: "main".into(),
-                    delta: -qty,
-                    reason: StockReason::Sale,
-                    source: order_ref.clone(),
-                    at,
-                    counted: None,
-                });
-            }
-            let total = lines.iter().map(|l| l.total_q).sum();
-            OrderCommitted {
-                order_id: Uuid::now_v7(),
-                order_ref,
-                channel: "pos".into(),
-                status: "new".into(),
-                currency: "BRL".into(),
-                subtotal_q: total,
-                discount_q: 0,
-                total_q: total,
-                business_date: date,
-                committed_at: at,
-                handle: None,
-                lines,
-                stock_deltas: deltas,
-            }
-        })
-        .collect()
-}
-
-fn outbox(orders: &[OrderCommitted]) -> Vec<OutboxEvent> {
-    orders
-        .iter()
-        .enumerate()
-        .map(|(i, o)| {
-            let p = EventPayload::OrderCommitted(o.clone());
-            let value = p.to_value();
-            OutboxEvent {
-                seq: i as u64 + 1,
-                event_id: Uuid::now_v7(),
-                kind: p.kind().as_str().into(),
-                payload_hash: payload_hash(&value),
-                payload: value,
-                created_at: o.committed_at,
-            }
-        })
-        .collect()
-}
-
-async fn database(base: &str) -> String {
-    let (client, conn) = tokio_postgres::connect(base, tokio_postgres::NoTls)
-        .await
-        .expect("connect to postgres");
-    tokio::spawn(conn);
-    let name = format!("tillbook_bench_{}", Uuid::now_v7().simple());
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create database");
-    let (prefix, _) = base.rsplit_once('/').expect("URL with a database name");
-    format!("{prefix}/{name}")
+    (0..n).map(|i| common::order(till, i)).collect()
 }
 
 /// Every till pushes its backlog, pages one after another, all tills at once.
@@ -177,7 +83,7 @@ async fn through_server(url: &str, backlogs: &[Vec<OrderCommitted>]) -> Duration
             .json()
             .await
             .unwrap();
-        let bodies: Vec<Vec<u8>> = outbox(orders)
+        let bodies: Vec<Vec<u8>> = common::outbox(orders)
             .chunks(PAGE)
             .map(|page| {
                 let req = PushRequest {
@@ -360,8 +266,8 @@ fn main() {
     rt.block_on(async {
         let (mut servers, mut raws) = (Vec::new(), Vec::new());
         for _ in 0..rounds {
-            servers.push(through_server(&database(&base).await, &backlogs).await);
-            raws.push(raw(&database(&base).await, &backlogs).await);
+            servers.push(through_server(&common::postgres_database(&base).await, &backlogs).await);
+            raws.push(raw(&common::postgres_database(&base).await, &backlogs).await);
         }
         let (server, raw) = (median(&mut servers), median(&mut raws));
         let (s, r) = (n as f64 / server.as_secs_f64(), n as f64 / raw.as_secs_f64());
