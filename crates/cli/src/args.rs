@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgMatches, Args, Parser, Subcommand};
+use tillbook_orderbook::Tender;
 
 /// Tillbook: the offline-first till, headless.
 #[derive(Debug, Parser)]
@@ -35,6 +36,12 @@ pub enum Command {
     /// Committed orders.
     #[command(subcommand)]
     Order(OrderCmd),
+    /// Pay an order: one tender, or several for a split (applied in the order given).
+    Pay(PayArgs),
+    /// Give money back on a paid order, by amount or by line.
+    Refund(RefundArgs),
+    /// Cancel the orders left unpaid past their payment window (every command does this first).
+    Sweep,
     /// Stock levels and adjustments.
     #[command(subcommand)]
     Stock(StockCmd),
@@ -61,7 +68,7 @@ pub enum Command {
 pub enum SettingsCmd {
     /// Every setting of the book.
     Show,
-    /// Change one setting: outbox_retention_days (1-3650) or hold_ttl_secs (1-604800).
+    /// Change one setting (`settings show` lists them with what each takes).
     Set {
         key: String,
         #[arg(allow_hyphen_values = true)]
@@ -258,4 +265,105 @@ pub enum OutboxCmd {
         #[arg(long, default_value_t = 1000)]
         limit: usize,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct PayArgs {
+    #[arg(value_name = "REF")]
+    pub order_ref: String,
+    /// Cash handed over, in minor units (beyond what is due is change). Repeatable.
+    #[arg(long, value_name = "MINOR", allow_negative_numbers = true)]
+    pub cash: Vec<i64>,
+    /// A card number, taken through the payment backend. Repeatable.
+    #[arg(long, value_name = "NUMBER")]
+    pub card: Vec<String>,
+    /// A card taken on an external terminal: the terminal's reference (give --last4 after it).
+    #[arg(long, value_name = "REF")]
+    pub card_ref: Vec<String>,
+    /// The last four digits of the card of the --card-ref before it.
+    #[arg(long, value_name = "NNNN")]
+    pub last4: Vec<String>,
+    /// A tender method configured in tender_methods (pix, voucher…). Repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub method: Vec<String>,
+    /// The amount, in minor units, of the --card, --card-ref or --method just before it
+    /// (without it: whatever is still due).
+    #[arg(long, value_name = "MINOR", allow_negative_numbers = true)]
+    pub amount: Vec<i64>,
+    #[arg(long, default_value = "cashier")]
+    pub actor: String,
+    /// The tenders in command-line order (filled from the options above by [`pay_tenders`]).
+    #[arg(skip)]
+    pub tenders: Vec<Tender>,
+}
+
+#[derive(Debug, Args)]
+pub struct RefundArgs {
+    #[arg(value_name = "REF")]
+    pub order_ref: String,
+    /// Give back this amount, in minor units.
+    #[arg(long, value_name = "MINOR", allow_negative_numbers = true, conflicts_with_all = ["line", "qty"])]
+    pub amount: Option<i64>,
+    /// Give back units of this line (with --qty). Repeatable.
+    #[arg(long, value_name = "LINE_NO", allow_negative_numbers = true)]
+    pub line: Vec<i64>,
+    /// How many units of the --line before it.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub qty: Vec<i64>,
+    /// Put the refunded units back in stock.
+    #[arg(long)]
+    pub restock: bool,
+    /// The same key always gives the same refund.
+    #[arg(long)]
+    pub idempotency_key: String,
+    #[arg(long)]
+    pub reason: Option<String>,
+    #[arg(long, default_value = "cashier")]
+    pub actor: String,
+}
+
+/// The tenders of `tillbook pay` in command-line order (clap's indices): `--cash`, `--card`,
+/// `--card-ref` and `--method` each start one; `--amount` sets the amount of the one before it,
+/// `--last4` the card digits of the `--card-ref` before it.
+pub fn pay_tenders(m: &ArgMatches) -> Result<Vec<Tender>, String> {
+    let mut items: Vec<(usize, &str, String)> = Vec::new();
+    for id in ["cash", "card", "card_ref", "last4", "method", "amount"] {
+        if let (Some(indices), Some(values)) = (m.indices_of(id), m.get_raw(id)) {
+            for (i, v) in indices.zip(values) {
+                items.push((i, id, v.to_string_lossy().into_owned()));
+            }
+        }
+    }
+    items.sort_by_key(|(i, _, _)| *i);
+    let number = |v: &str| v.trim().parse::<i64>().map_err(|_| format!("{v:?} is not a whole number of minor units"));
+    let mut tenders: Vec<Tender> = Vec::new();
+    for (_, id, v) in items {
+        match id {
+            "cash" => tenders.push(Tender::Cash { tendered_q: number(&v)? }),
+            "card" => tenders.push(Tender::Card { number: v, amount_q: None }),
+            "card_ref" => tenders.push(Tender::ExternalCard { last4: String::new(), reference: v, amount_q: None }),
+            "method" => tenders.push(Tender::Method { name: v, amount_q: None }),
+            "amount" => match tenders.last_mut() {
+                Some(Tender::Card { amount_q, .. } | Tender::ExternalCard { amount_q, .. } | Tender::Method { amount_q, .. }) => {
+                    if amount_q.is_some() {
+                        return Err("--amount is given twice for one tender".into());
+                    }
+                    *amount_q = Some(number(&v)?);
+                }
+                Some(Tender::Cash { .. }) => return Err("--amount does not apply to --cash: give the cash handed over as --cash N".into()),
+                None => return Err("--amount must follow the --card, --card-ref or --method it applies to".into()),
+            },
+            _ => match tenders.last_mut() {
+                Some(Tender::ExternalCard { last4, .. }) if last4.is_empty() => *last4 = v,
+                _ => return Err("--last4 must follow the --card-ref it belongs to".into()),
+            },
+        }
+    }
+    if tenders.is_empty() {
+        return Err("give at least one tender: --cash N, --card NUMBER, --card-ref REF --last4 NNNN or --method NAME".into());
+    }
+    if tenders.iter().any(|t| matches!(t, Tender::ExternalCard { last4, .. } if last4.is_empty())) {
+        return Err("--card-ref needs --last4 NNNN after it".into());
+    }
+    Ok(tenders)
 }

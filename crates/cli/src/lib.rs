@@ -2,12 +2,13 @@
 //! order book and returns what the process prints and its exit status.
 
 mod args;
+mod pay;
 mod render;
 mod run;
 mod sync;
 
 use clap::error::ErrorKind;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 /// What one invocation printed and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,8 +27,19 @@ where
 {
     let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
     let json = args.iter().take_while(|a| *a != "--").any(|a| a == "--json");
-    let cli = match args::Cli::try_parse_from(std::iter::once("tillbook".into()).chain(args)) {
-        Ok(cli) => cli,
+    let parsed = args::Cli::command()
+        .try_get_matches_from(std::iter::once("tillbook".into()).chain(args))
+        .and_then(|m| args::Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let cli = match parsed {
+        Ok((mut cli, matches)) => {
+            if let (args::Command::Pay(p), Some(("pay", m))) = (&mut cli.command, matches.subcommand()) {
+                match args::pay_tenders(m) {
+                    Ok(t) => p.tenders = t,
+                    Err(why) => return fail(json, "invalid_arguments", &why, &why, 2),
+                }
+            }
+            cli
+        }
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             return Outcome { status: 0, stdout: e.to_string(), stderr: String::new() };
         }
@@ -43,6 +55,22 @@ where
         Err(e) => return fail(json, e.code.as_str(), &e.message, &e.message, 1),
     };
     match run::run(&data_dir, cli.command) {
+        Ok(run::Out { json: body, text, failed: Some(e) }) => {
+            // The command did something worth showing and still failed (a declined card): its
+            // output, with the error's code and message, and a non-zero status.
+            let stdout = if json {
+                let mut body = body;
+                if let serde_json::Value::Object(map) = &mut body {
+                    map.insert("code".into(), e.code.clone().into());
+                    map.insert("message".into(), e.message.clone().into());
+                }
+                body.to_string()
+            } else {
+                text
+            };
+            let stderr = if json { String::new() } else { format!("error [{}]: {}\n", e.code, e.message) };
+            Outcome { status: 1, stdout: stdout + "\n", stderr }
+        }
         Ok(out) => {
             let stdout = if json { out.json.to_string() } else { out.text };
             Outcome { status: 0, stdout: stdout + "\n", stderr: String::new() }
@@ -70,6 +98,32 @@ mod tests {
         all.extend_from_slice(args);
         let out = execute(all);
         (out.status, serde_json::from_str(&out.stdout).unwrap_or(serde_json::Value::Null))
+    }
+
+    fn tenders(line: &[&str]) -> Result<Vec<tillbook_orderbook::Tender>, String> {
+        let m = args::Cli::command().try_get_matches_from(["tillbook", "pay", "R"].iter().chain(line)).map_err(|e| e.to_string())?;
+        args::pay_tenders(m.subcommand_matches("pay").unwrap())
+    }
+
+    /// `--amount` and `--last4` belong to the tender just before them, whatever the options.
+    #[test]
+    fn pay_tenders_keep_the_command_line_order() {
+        use tillbook_orderbook::Tender::*;
+        let t = tenders(&["--method", "pix", "--amount", "300", "--cash", "100", "--card", "4242", "--card-ref", "X", "--last4", "1234", "--amount", "5", "--card", "5555"]).unwrap();
+        assert_eq!(
+            t,
+            [
+                Method { name: "pix".into(), amount_q: Some(300) },
+                Cash { tendered_q: 100 },
+                Card { number: "4242".into(), amount_q: None },
+                ExternalCard { last4: "1234".into(), reference: "X".into(), amount_q: Some(5) },
+                Card { number: "5555".into(), amount_q: None },
+            ]
+        );
+        assert_eq!(tenders(&["--cash", "-5"]).unwrap(), [Cash { tendered_q: -5 }], "the book says invalid_amount");
+        for bad in [&["--amount", "5", "--cash", "1"][..], &["--cash", "1", "--amount", "5"], &["--card", "1", "--amount", "1", "--amount", "2"], &["--last4", "1234"], &["--card-ref", "X"], &[]] {
+            assert!(tenders(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -12,10 +12,19 @@ use crate::render::{self, money, table};
 pub struct Out {
     pub json: Value,
     pub text: String,
+    /// Set when the command did something worth printing and still failed (a declined card):
+    /// the process prints its output and exits non-zero with this code.
+    pub failed: Option<Failed>,
+}
+
+/// A failure that is not an order-book error: its stable code and message.
+pub struct Failed {
+    pub code: String,
+    pub message: String,
 }
 
 fn out(json: Value, text: impl Into<String>) -> Result<Out> {
-    Ok(Out { json, text: text.into() })
+    Ok(Out { json, text: text.into(), failed: None })
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Value {
@@ -64,6 +73,11 @@ pub fn run(data_dir: &Path, command: Command) -> Result<Out> {
         return Err(Error::new(ErrorCode::NotABook, format!("{} is not a directory", data_dir.display())));
     }
     let mut book = Book::open(&path)?;
+    // Orders left unpaid past their payment window are cancelled before any command sees the
+    // book (`tillbook sweep` does it as its command, and reports what it cancelled).
+    if !matches!(command, Command::Sweep) {
+        book.sweep_payment_window()?;
+    }
     match command {
         Command::Init(_) => unreachable!("handled above"),
         Command::Catalog(c) => catalog(&mut book, c),
@@ -75,6 +89,9 @@ pub fn run(data_dir: &Path, command: Command) -> Result<Out> {
             out(to_json(&r), text)
         }
         Command::Order(c) => order(&mut book, c),
+        Command::Pay(a) => crate::pay::pay(&mut book, a),
+        Command::Refund(a) => crate::pay::refund(&mut book, a),
+        Command::Sweep => crate::pay::sweep(&mut book),
         Command::Enroll { server, code } => crate::sync::enroll(&mut book, &server, &code),
         Command::Sync(c) => crate::sync::sync(&mut book, c),
         Command::Stock(c) => stock(&mut book, c),
@@ -108,23 +125,56 @@ pub fn run(data_dir: &Path, command: Command) -> Result<Out> {
     }
 }
 
+/// A settable key's value in the settings' JSON (its field) and as text.
+fn setting_value(s: &tillbook_orderbook::Settings, key: &str) -> (Value, String) {
+    let json = to_json(s);
+    let field = match key {
+        "tax_rate" => "tax_rate_bp",
+        "cash_rounding" => "cash_rounding_q",
+        k => k,
+    };
+    let value = json.get(field).cloned().unwrap_or(Value::Null);
+    let text = match key {
+        "tax_rate" => tillbook_protocol::tax::format_percent(s.tax_rate_bp),
+        "tender_methods" => s.tender_methods.join(","),
+        "fees" => {
+            let fees: Vec<String> = s
+                .fees
+                .iter()
+                .map(|(m, f)| format!("{m}={}+{}", f.fixed_q, tillbook_protocol::tax::format_percent(f.bp)))
+                .collect();
+            fees.join(",")
+        }
+        "category_tax" => {
+            let rates: Vec<String> =
+                s.category_tax.iter().map(|(c, bp)| format!("{c}={}", tillbook_protocol::tax::format_percent(*bp))).collect();
+            rates.join(",")
+        }
+        "tax_mode" => s.tax_mode.as_str().to_string(),
+        _ => match &value {
+            Value::String(t) => t.clone(),
+            Value::Null => String::new(),
+            v => v.to_string(),
+        },
+    };
+    (value, text)
+}
+
 fn settings_text(s: &tillbook_orderbook::Settings) -> String {
-    let rows: Vec<Vec<String>> = [
+    let fixed = [
         ("terminal_id", s.terminal_id.to_string()),
         ("terminal_code", s.terminal_code.clone()),
         ("store", s.store.clone().unwrap_or_default()),
         ("store_name", s.store_name.clone().unwrap_or_default()),
         ("currency", s.currency.clone()),
-        ("locale", s.locale.clone()),
         ("order_prefix", s.order_prefix.clone()),
         ("location", s.location.clone()),
-        ("hold_ttl_secs", s.hold_ttl_secs.to_string()),
-        ("outbox_retention_days", s.outbox_retention_days.to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| vec![k.to_string(), v])
-    .collect();
-    table(&["KEY", "VALUE"], &rows, &[])
+    ];
+    let mut rows: Vec<Vec<String>> = fixed.into_iter().map(|(k, v)| vec![k.to_string(), v, String::new()]).collect();
+    for (key, meaning) in tillbook_orderbook::SETTABLE {
+        rows.push(vec![key.to_string(), setting_value(s, key).1, meaning.to_string()]);
+    }
+    format!("{}\nChange one with `tillbook settings set KEY VALUE`.", table(&["KEY", "VALUE", "SETTABLE AS"], &rows, &[]))
 }
 
 fn settings(book: &mut Book, c: SettingsCmd) -> Result<Out> {
@@ -135,9 +185,8 @@ fn settings(book: &mut Book, c: SettingsCmd) -> Result<Out> {
         }
         SettingsCmd::Set { key, value } => {
             let s = book.set_setting(&key, &value)?;
-            let json = to_json(&s);
-            let set = json.get(&key).cloned().unwrap_or(Value::Null);
-            out(json!({"key": key, "value": set, "settings": json}), format!("{key} = {set}"))
+            let (set, stored) = setting_value(&s, &key);
+            out(json!({"key": key, "value": set, "stored": stored, "settings": to_json(&s)}), format!("{key} = {stored}"))
         }
     }
 }
@@ -255,12 +304,14 @@ fn order(book: &mut Book, c: OrderCmd) -> Result<Out> {
                         o.status.clone(),
                         o.item_count.to_string(),
                         money(s, o.total_q),
+                        render::word(&o.payment_status),
+                        if o.amount_due_q > 0 { money(s, o.amount_due_q) } else { String::new() },
                         render::word(&o.sync_state),
                         o.committed_at.format("%Y-%m-%d %H:%M").to_string(),
                     ]
                 })
                 .collect();
-            return out(json!({"orders": list}), table(&["REF", "STATUS", "ITEMS", "TOTAL", "SYNC", "COMMITTED"], &rows, &[2, 3]));
+            return out(json!({"orders": list}), table(&["REF", "STATUS", "ITEMS", "TOTAL", "PAYMENT", "DUE", "SYNC", "COMMITTED"], &rows, &[2, 3, 5]));
         }
         OrderCmd::Show { order_ref } => book.order(&order_ref)?,
         OrderCmd::Transition { order_ref, status, actor, reason } => {

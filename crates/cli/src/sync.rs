@@ -52,6 +52,7 @@ pub fn enroll(book: &mut Book, server: &str, code: &str) -> Result<Out> {
             "terminal_code": e.terminal_code,
         }),
         text,
+        failed: None,
     })
 }
 
@@ -78,7 +79,7 @@ pub fn sync(book: &mut Book, c: SyncCmd) -> Result<Out> {
             if let Some(h) = &s.halted {
                 text.push_str(&format!("\nSYNC STOPPED: {h}\nUnsynced sales are kept: re-enrol with `tillbook enroll`"));
             }
-            Ok(Out { json: serde_json::to_value(&s).expect("status serialises"), text })
+            Ok(Out { json: serde_json::to_value(&s).expect("status serialises"), text, failed: None })
         }
         SyncCmd::Run { watch: false, page, .. } => {
             let opts = Options { push_page: page.max(1), ..Options::default() };
@@ -88,7 +89,7 @@ pub fn sync(book: &mut Book, c: SyncCmd) -> Result<Out> {
                 "Synced: {} sent, {} rejected, {} changes pulled; queue {}",
                 report.pushed, report.rejected, report.pulled, s.pending
             );
-            Ok(Out { json: json!({"report": report, "pending": s.pending, "last_success_at": s.last_success_at}), text })
+            Ok(Out { json: json!({"report": report, "pending": s.pending, "last_success_at": s.last_success_at}), text, failed: None })
         }
         SyncCmd::Run { watch: true, interval, page } => {
             let opts = Options { push_page: page.max(1), ..Options::default() };

@@ -57,6 +57,7 @@ fn product(sku: &str, price_q: i64) -> ProductRecord {
         variant: None,
         unique: false,
         oversell: OversellPolicy::Allow,
+        tax_rate_bp: None,
     }
 }
 

@@ -34,6 +34,9 @@ pub struct Product {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reserved_until: Option<DateTime<Utc>>,
     pub oversell: OversellPolicy,
+    /// The product's own tax rate in basis points (else its category's, else the store's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tax_rate_bp: Option<i64>,
 }
 
 impl Product {
@@ -55,6 +58,7 @@ impl Product {
             variant: self.variant.clone(),
             unique: self.unique,
             oversell: self.oversell,
+            tax_rate_bp: self.tax_rate_bp,
         }
     }
 }
@@ -89,6 +93,11 @@ pub(crate) fn validate(rec: &ProductRecord, currency: &str) -> std::result::Resu
     if rec.parent_sku.as_deref() == Some(rec.sku.as_str()) {
         return Err(format!("{}: a product cannot be a variant of itself", rec.sku));
     }
+    if let Some(bp) = rec.tax_rate_bp {
+        if !(0..=tillbook_protocol::tax::MAX_RATE_BP).contains(&bp) {
+            return Err(format!("{}: tax_rate_bp {bp} is not from 0 to {}", rec.sku, tillbook_protocol::tax::MAX_RATE_BP));
+        }
+    }
     Ok(())
 }
 
@@ -111,13 +120,13 @@ pub(crate) fn upsert(
         let before = get(conn, &rec.sku)?;
         conn.execute(
             "INSERT INTO products(sku, name, price_q, currency, category, active, parent_sku,
-                                  variant, is_unique, oversell, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                                  variant, is_unique, oversell, updated_at, tax_rate_bp)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT(sku) DO UPDATE SET name = excluded.name, price_q = excluded.price_q,
                  category = excluded.category, active = excluded.active,
                  parent_sku = excluded.parent_sku, variant = excluded.variant,
                  is_unique = excluded.is_unique, oversell = excluded.oversell,
-                 updated_at = excluded.updated_at",
+                 updated_at = excluded.updated_at, tax_rate_bp = excluded.tax_rate_bp",
             rusqlite::params![
                 rec.sku,
                 rec.name,
@@ -129,7 +138,8 @@ pub(crate) fn upsert(
                 rec.variant,
                 rec.unique,
                 rec.oversell.as_str(),
-                now
+                now,
+                rec.tax_rate_bp
             ],
         )?;
         conn.execute("DELETE FROM barcodes WHERE sku = ?1", [&rec.sku])?;
@@ -182,12 +192,13 @@ fn row_to_product(r: &rusqlite::Row<'_>) -> rusqlite::Result<Product> {
         reserved_by: r.get(11)?,
         reserved_until: r.get::<_, Option<String>>(12)?.map(|t| parse_time(&t)),
         oversell: OversellPolicy::parse(&oversell).unwrap_or_default(),
+        tax_rate_bp: r.get(13)?,
         barcodes: Vec::new(),
     })
 }
 
 const COLUMNS: &str =
-    "sku, name, price_q, currency, category, active, parent_sku, variant, is_unique, sold_by, oversell, reserved_by, reserved_until";
+    "sku, name, price_q, currency, category, active, parent_sku, variant, is_unique, sold_by, oversell, reserved_by, reserved_until, tax_rate_bp";
 
 fn with_barcodes(conn: &Connection, mut p: Product) -> Result<Product> {
     let mut stmt = conn.prepare_cached("SELECT code FROM barcodes WHERE sku = ?1 ORDER BY code")?;

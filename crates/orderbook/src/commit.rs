@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::clock::fmt_time;
 use crate::error::{err, ErrorCode, Result};
 use crate::session::{self, Severity};
-use crate::{bounds, catalog, channel, db, outbox, stock, Book};
+use crate::{bounds, catalog, channel, db, outbox, stock, tax, Book};
 
 /// Options of a commit beyond the session and the key.
 #[derive(Debug, Clone, Default)]
@@ -122,8 +122,12 @@ impl Book {
             }
             return err(ErrorCode::BlockingIssues, text.join("; "));
         }
-        let (subtotal_q, total_q, items) = session::totals(&lines, row.discount_q)?;
+        let (subtotal_q, _, items) = session::totals(&lines, row.discount_q)?;
+        let line_totals = lines.iter().map(|l| Ok((l.sku.as_str(), l.total_q()?))).collect::<Result<Vec<_>>>()?;
+        let (taxed, rates) = tax::of_lines(&tx, &s, line_totals, row.discount_q)?;
+        let total_q = taxed.total_q;
         let ch = channel::get(&tx, &row.channel)?;
+        let pay_by = now + chrono::Duration::minutes(s.payment_window_mins);
 
         let ref_seq = db::next_counter(&tx, "order_ref")?;
         let business_date = now.with_timezone(&Local).date_naive();
@@ -135,27 +139,37 @@ impl Book {
         tx.prepare_cached(
             "INSERT INTO orders(order_ref, ref_seq, session_key, idempotency_key, channel, status, currency,
                                 subtotal_q, discount_q, total_q, item_count, handle, note, business_date, committed_at,
-                                order_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                                order_id, tax_mode, tax_q, pay_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
         )?
         .execute(rusqlite::params![
                 order_ref, ref_seq, key, idempotency_key, ch.code, ch.flow.initial, s.currency,
                 subtotal_q, row.discount_q, total_q, items, row.handle, row.note,
-                business_date.to_string(), fmt_time(now), order_id.to_string()
+                business_date.to_string(), fmt_time(now), order_id.to_string(),
+                s.tax_mode.as_str(), taxed.tax_q, fmt_time(pay_by)
         ])?;
+        let mut insert_tax = tx.prepare_cached(
+            "INSERT INTO order_taxes(order_ref, rate_bp, base_q, tax_q, gross_q) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for t in &taxed.taxes {
+            insert_tax.execute(rusqlite::params![order_ref, t.rate_bp, t.base_q, t.tax_q, t.gross_q])?;
+        }
+        drop(insert_tax);
         let mut wire_lines = Vec::with_capacity(lines.len());
         let mut deltas = Vec::with_capacity(lines.len());
         let mut insert_line = tx.prepare_cached(
             "INSERT INTO order_lines(order_ref, line_no, sku, name, unit_price_q, qty, discount_q, total_q,
-                                     is_unique, product_active)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                     is_unique, product_active, tax_rate_bp, order_discount_q, tax_q)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?;
         for (i, l) in lines.iter().enumerate() {
             let (unique, active) = catalog::flags(&tx, &l.sku)?;
             let line_no = i as u32 + 1;
             let total = l.total_q()?;
+            let (line_tax, rate) = (taxed.lines[i], rates[i]);
             insert_line.execute(rusqlite::params![
-                order_ref, line_no, l.sku, l.name, l.unit_price_q, l.qty, l.discount_q, total, unique, active
+                order_ref, line_no, l.sku, l.name, l.unit_price_q, l.qty, l.discount_q, total, unique, active,
+                rate, line_tax.order_discount_q, line_tax.tax_q
             ])?;
             if unique {
                 tx.prepare_cached("UPDATE products SET sold_by = ?2 WHERE sku = ?1")?.execute([&l.sku, &order_ref])?;
@@ -180,6 +194,9 @@ impl Book {
                 discount_q: l.discount_q,
                 total_q: total,
                 unique,
+                tax_rate_bp: rate,
+                order_discount_q: line_tax.order_discount_q,
+                tax_q: line_tax.tax_q,
             });
         }
         drop(insert_line);
@@ -202,6 +219,9 @@ impl Book {
             handle: row.handle.clone(),
             lines: wire_lines,
             stock_deltas: deltas,
+            tax_mode: Some(s.tax_mode),
+            tax_q: taxed.tax_q,
+            taxes: taxed.taxes,
         });
         outbox::insert(&tx, seq, &payload, Some(&order_ref), now)?;
         stock::release_holds(&tx, key)?;

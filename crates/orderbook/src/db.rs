@@ -16,12 +16,13 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0002_sync.sql")),
         M::up(include_str!("migrations/0003_identity.sql")),
         M::up(include_str!("migrations/0004_reserved.sql")),
+        M::up(include_str!("migrations/0005_payments.sql")),
     ])
 }
 
 /// The schema version this build writes.
 pub fn schema_version() -> usize {
-    4
+    5
 }
 
 fn apply_pragmas(conn: &Connection) -> Result<()> {
@@ -228,7 +229,7 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         migrations().validate().unwrap();
-        assert_eq!(schema_version(), 4);
-        assert_eq!(migrations().pending_migrations(&Connection::open_in_memory().unwrap()).unwrap(), 4);
+        assert_eq!(schema_version(), 5);
+        assert_eq!(migrations().pending_migrations(&Connection::open_in_memory().unwrap()).unwrap(), 5);
     }
 }

@@ -1,4 +1,10 @@
 //! Demo data: the café catalog, its stock, and one order in each status of the in-store flow.
+//!
+//! The café offers pix and vouchers besides cash and card, and its prices include tax. The
+//! orders past `new` were paid at the counter before they moved on (cash with change, a test
+//! card, pix, and one split between cash and card); the cancelled one was never paid. The
+//! `new` order stays unpaid and has no payment window, so the demo keeps an order in every
+//! status however long after `init` it is opened (the window sweep would cancel it otherwise).
 
 use tillbook_protocol::events::StockReason;
 
@@ -7,13 +13,28 @@ use tillbook_protocol::catalog::demo_products;
 use crate::catalog::ProductRecord;
 use crate::commit::CommitOptions;
 use crate::error::Result;
-use crate::{db, stock, Book};
+use crate::payment::{PayOptions, Tender};
+use crate::{db, settings, stock, Book};
+
+/// The test card every demo card payment uses (the test gateway approves it).
+const DEMO_CARD: &str = "4242424242424242";
 
 /// Opening stock of every demo product.
 pub const DEMO_STOCK: i64 = 100;
 
 impl Book {
     pub(crate) fn load_demo(&mut self) -> Result<()> {
+        {
+            let tx = db::write_tx(&mut self.conn)?;
+            settings::set(&tx, "tender_methods", "pix,voucher")?;
+            settings::set(&tx, "shop_name", "Tillbook Café")?;
+            settings::set(&tx, "tax_mode", "inclusive")?;
+            // Brazil-style: prices include tax; coffee and bakery carry their own rates.
+            settings::set(&tx, "tax_rate", "12")?;
+            settings::set(&tx, "category_tax", "Coffee=18,Bakery=7")?;
+            tx.commit()?;
+        }
+        self.settings = settings::read(&self.conn)?;
         let currency = self.settings.currency.clone();
         let records: Vec<ProductRecord> = demo_products()
             .into_iter()
@@ -40,23 +61,41 @@ impl Book {
         }
         tx.commit()?;
 
-        // Each demo order: its lines, then the moves that bring it to its status.
-        type Basket<'a> = (&'a [(&'a str, i64)], &'a [&'a str]);
+        // Each demo order: its lines, how it was paid, then the moves that bring it to its status.
+        type Basket<'a> = (&'a [(&'a str, i64)], Vec<Tender>, &'a [&'a str]);
+        let card = |amount_q: Option<i64>| Tender::Card { number: DEMO_CARD.into(), amount_q };
         let baskets: [Basket<'_>; 6] = [
-            (&[("ESPRESSO", 2), ("CROISSANT", 1)], &[]),
-            (&[("CAPPUCCINO", 1), ("CARROT_CAKE", 1)], &["confirmed"]),
-            (&[("LATTE", 2)], &["confirmed", "processing"]),
-            (&[("PAIN_AU_CHOCOLAT", 1), ("ESPRESSO", 1)], &["confirmed", "processing", "ready"]),
-            (&[("CROISSANT", 2), ("CAPPUCCINO", 2)], &["confirmed", "processing", "ready", "completed"]),
-            (&[("CARROT_CAKE", 1)], &["cancelled"]),
+            (&[("ESPRESSO", 2), ("CROISSANT", 1)], vec![], &[]),
+            (&[("CAPPUCCINO", 1), ("CARROT_CAKE", 1)], vec![Tender::Cash { tendered_q: 2000 }], &["confirmed"]),
+            (&[("LATTE", 2)], vec![card(None)], &["confirmed", "processing"]),
+            (
+                &[("PAIN_AU_CHOCOLAT", 1), ("ESPRESSO", 1)],
+                vec![Tender::Method { name: "pix".into(), amount_q: None }],
+                &["confirmed", "processing", "ready"],
+            ),
+            (
+                &[("CROISSANT", 2), ("CAPPUCCINO", 2)],
+                vec![Tender::Cash { tendered_q: 1000 }, card(None)],
+                &["confirmed", "processing", "ready", "completed"],
+            ),
+            (&[("CARROT_CAKE", 1)], vec![], &["cancelled"]),
         ];
-        for (i, (lines, moves)) in baskets.iter().enumerate() {
+        for (i, (lines, tenders, moves)) in baskets.iter().enumerate() {
             let session = self.open_session(None, None)?;
             for (sku, qty) in lines.iter() {
                 self.add_line(&session.session_key, sku, *qty, None)?;
             }
             let key = format!("demo-{}", i + 1);
             let out = self.commit(&session.session_key, &key, CommitOptions::default())?;
+            if moves.is_empty() {
+                let tx = db::write_tx(&mut self.conn)?;
+                tx.execute("UPDATE orders SET pay_by = NULL WHERE order_ref = ?1", [&out.order_ref])?;
+                tx.commit()?;
+            }
+            if !tenders.is_empty() {
+                let paid = self.pay(&out.order_ref, tenders, PayOptions { actor: "demo".into(), shift_id: None })?;
+                debug_assert!(paid.declined.is_none() && paid.amount_due_q == 0);
+            }
             for to in moves.iter() {
                 self.transition(&out.order_ref, to, "demo", None)?;
             }

@@ -108,7 +108,7 @@ fn parse_csv(text: &str, currency: &str) -> Result<Vec<(u64, ProductRecord)>> {
     let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
     let known = [
         "sku", "name", "price_q", "price", "currency", "category", "barcodes", "active",
-        "parent_sku", "variant", "unique", "oversell",
+        "parent_sku", "variant", "unique", "oversell", "tax_rate",
     ];
     let mut problems = Vec::new();
     for h in headers.iter() {
@@ -168,6 +168,16 @@ fn parse_csv(text: &str, currency: &str) -> Result<Vec<(u64, ProductRecord)>> {
             problems.push(format!("line {line}: oversell {:?} is not allow, warn or block", field("oversell")));
             continue;
         };
+        let tax_rate_bp = match field("tax_rate") {
+            "" => None,
+            s => match tillbook_protocol::tax::parse_percent(s) {
+                Some(bp) => Some(bp),
+                None => {
+                    problems.push(format!("line {line}: tax_rate {s:?} is not a percentage from 0 to 100 (e.g. 18 or 7.6)"));
+                    continue;
+                }
+            },
+        };
         let barcodes = field("barcodes")
             .split(['|', ';', ' '])
             .filter(|s| !s.is_empty())
@@ -187,6 +197,7 @@ fn parse_csv(text: &str, currency: &str) -> Result<Vec<(u64, ProductRecord)>> {
                 variant: opt("variant"),
                 unique,
                 oversell,
+                tax_rate_bp,
             },
         ));
     }

@@ -16,12 +16,14 @@ pub mod import;
 pub mod money;
 pub mod order;
 pub mod outbox;
+pub mod payment;
 mod pull;
 mod push;
 pub mod session;
 mod settings;
 pub mod stock;
 pub mod sync;
+mod tax;
 #[cfg(test)]
 mod testkit;
 
@@ -36,8 +38,12 @@ pub use commit::{CommitOptions, CommitOutcome};
 pub use error::{Error, ErrorCode, Result};
 pub use order::{OrderEvent, OrderLineView, OrderSummary, OrderView};
 pub use outbox::{OutboxRow, OutboxSummary, SyncState};
+pub use payment::{
+    Declined, GatewayAnswer, PayOptions, PayOutcome, PaymentBackend, PaymentStatus, PaymentView, RefundBy,
+    RefundLineView, RefundOutcome, RefundRequest, RefundTenderView, RefundView, Tender, TestGateway,
+};
 pub use session::{Issue, LineView, SessionSummary, SessionView, Severity};
-pub use settings::{InitOptions, Settings, DEFAULT_RETENTION_DAYS, SETTABLE};
+pub use settings::{Fee, InitOptions, Settings, DEFAULT_PAYMENT_WINDOW_MINS, DEFAULT_RETENTION_DAYS, SETTABLE};
 pub use stock::{StockLevel, UniqueState};
 pub use sync::{Enrollment, PushAck, SyncStatus};
 pub use tillbook_protocol::events::StockReason;
@@ -51,6 +57,8 @@ pub struct Book {
     clock: Clock,
     settings: Settings,
     path: PathBuf,
+    /// Where cards are authorized, captured and refunded ([`TestGateway`] unless replaced).
+    backend: Box<dyn PaymentBackend + Send>,
 }
 
 /// Removes a book file and its WAL and shared-memory companions.
@@ -86,7 +94,7 @@ impl Book {
             return Err(e);
         }
         let settings = settings::read(&conn)?;
-        let mut book = Book { conn, clock, settings, path: path.to_path_buf() };
+        let mut book = Book { conn, clock, settings, path: path.to_path_buf(), backend: Box::new(TestGateway::new()) };
         if options.demo {
             if let Err(e) = book.load_demo() {
                 // A half-loaded demo is no book: leave nothing behind.
@@ -102,12 +110,18 @@ impl Book {
     pub fn open(path: &Path) -> Result<Book> {
         let conn = db::open(path)?;
         let settings = settings::read(&conn)?;
-        Ok(Book { conn, clock: Clock::system(), settings, path: path.to_path_buf() })
+        Ok(Book { conn, clock: Clock::system(), settings, path: path.to_path_buf(), backend: Box::new(TestGateway::new()) })
     }
 
     /// Replaces the clock (tests move time forward with a manual one).
     pub fn with_clock(mut self, clock: Clock) -> Book {
         self.clock = clock;
+        self
+    }
+
+    /// Replaces the payment backend cards go through (the built-in [`TestGateway`] by default).
+    pub fn with_payment_backend(mut self, backend: Box<dyn PaymentBackend + Send>) -> Book {
+        self.backend = backend;
         self
     }
 

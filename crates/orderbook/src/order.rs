@@ -5,12 +5,14 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 use tillbook_protocol::events::{self, EventPayload, StockDelta, StockReason};
+use tillbook_protocol::tax::{TaxLine, TaxMode};
 use uuid::Uuid;
 
 use crate::channel::{self, Flow};
 use crate::clock::{fmt_time, parse_time};
 use crate::error::{err, Error, ErrorCode, Result};
 use crate::outbox::{self, SyncState};
+use crate::payment::{self, PaymentStatus, PaymentView, RefundView};
 use crate::{bounds, db, stock, Book};
 
 /// Kitchen statuses an order line can carry.
@@ -33,6 +35,10 @@ pub struct OrderSummary {
     pub handle: Option<String>,
     pub committed_at: DateTime<Utc>,
     pub sync_state: SyncState,
+    pub paid_q: i64,
+    pub refunded_q: i64,
+    pub amount_due_q: i64,
+    pub payment_status: PaymentStatus,
 }
 
 /// A line as sold.
@@ -49,6 +55,13 @@ pub struct OrderLineView {
     /// Whether the product was active when sold.
     pub product_active: bool,
     pub item_status: Option<String>,
+    /// The line's tax rate in basis points (0: untaxed).
+    pub tax_rate_bp: i64,
+    /// The line's share of the order discount.
+    pub order_discount_q: i64,
+    pub tax_q: i64,
+    /// Units of the line refunded since.
+    pub refunded_qty: i64,
 }
 
 /// One entry of an order's audit log.
@@ -86,9 +99,27 @@ pub struct OrderView {
     pub events: Vec<OrderEvent>,
     pub sync_state: SyncState,
     pub sync_reason: Option<String>,
+    /// Whether prices included tax; `None` for orders sold before taxes (untaxed).
+    pub tax_mode: Option<TaxMode>,
+    pub tax_q: i64,
+    /// Per rate, ascending.
+    pub taxes: Vec<TaxLine>,
+    /// The sum of the approved payments.
+    pub paid_q: i64,
+    /// The sum of the refunds.
+    pub refunded_q: i64,
+    /// What is still due: the total less the approved payments, never negative.
+    pub amount_due_q: i64,
+    pub payment_status: PaymentStatus,
+    /// When an unpaid order is cancelled (`None`: never).
+    pub pay_by: Option<DateTime<Utc>>,
+    /// Every payment attempt, approved or declined, in order.
+    pub payments: Vec<PaymentView>,
+    pub refunds: Vec<RefundView>,
 }
 
-const SUMMARY: &str = "order_ref, status, channel, total_q, currency, item_count, handle, committed_at, order_id";
+const SUMMARY: &str =
+    "order_ref, status, channel, total_q, currency, item_count, handle, committed_at, order_id, paid_q, refunded_q";
 
 fn uuid_of(text: Option<String>) -> Uuid {
     text.and_then(|t| Uuid::parse_str(&t).ok()).unwrap_or_default()
@@ -98,6 +129,8 @@ fn summary(conn: &Connection, r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderSu
     let order_ref: String = r.get(0)?;
     let committed: String = r.get(7)?;
     let sync_state = outbox::order_sync_state(conn, &order_ref).map(|s| s.0).unwrap_or(SyncState::Pending);
+    let (total_q, paid_q, refunded_q): (i64, i64, i64) = (r.get(3)?, r.get(9)?, r.get(10)?);
+    let status: String = r.get(1)?;
     Ok(OrderSummary {
         order_id: uuid_of(r.get(8)?),
         order_ref,
@@ -109,6 +142,10 @@ fn summary(conn: &Connection, r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderSu
         handle: r.get(6)?,
         committed_at: parse_time(&committed),
         sync_state,
+        paid_q,
+        refunded_q,
+        amount_due_q: payment::amount_due(&status, total_q, paid_q),
+        payment_status: PaymentStatus::of(total_q, paid_q, refunded_q),
     })
 }
 
@@ -123,7 +160,8 @@ fn status_of(conn: &Connection, order_ref: &str) -> Result<(String, String, Uuid
 
 fn lines(conn: &Connection, order_ref: &str) -> Result<Vec<OrderLineView>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT line_no, sku, name, unit_price_q, qty, discount_q, total_q, is_unique, product_active, item_status
+        "SELECT line_no, sku, name, unit_price_q, qty, discount_q, total_q, is_unique, product_active, item_status,
+                tax_rate_bp, order_discount_q, tax_q, refunded_qty
          FROM order_lines WHERE order_ref = ?1 ORDER BY line_no",
     )?;
     let rows = stmt.query_map([order_ref], |r| {
@@ -138,6 +176,10 @@ fn lines(conn: &Connection, order_ref: &str) -> Result<Vec<OrderLineView>> {
             unique: r.get(7)?,
             product_active: r.get(8)?,
             item_status: r.get(9)?,
+            tax_rate_bp: r.get(10)?,
+            order_discount_q: r.get(11)?,
+            tax_q: r.get(12)?,
+            refunded_qty: r.get(13)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -173,18 +215,18 @@ fn return_stock(
 }
 
 /// One status move of an order.
-struct StatusMove<'a> {
-    order_id: Uuid,
-    order_ref: &'a str,
-    from: &'a str,
-    to: &'a str,
-    actor: &'a str,
-    reason: Option<&'a str>,
+pub(crate) struct StatusMove<'a> {
+    pub order_id: Uuid,
+    pub order_ref: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub actor: &'a str,
+    pub reason: Option<&'a str>,
 }
 
 /// Moves an order's status in the caller's transaction: the event, the stock a cancel gives
 /// back, and the outbox row.
-fn move_status(conn: &Connection, m: StatusMove<'_>, flow: &Flow, location: &str, now: DateTime<Utc>) -> Result<()> {
+pub(crate) fn move_status(conn: &Connection, m: StatusMove<'_>, flow: &Flow, location: &str, now: DateTime<Utc>) -> Result<()> {
     let StatusMove { order_id, order_ref, from, to, actor, reason } = m;
     let seq = outbox::next_seq(conn)?;
     let deltas = if to == flow.cancelled {
@@ -232,11 +274,16 @@ impl Book {
             .conn
             .query_row(
                 "SELECT order_ref, status, channel, currency, subtotal_q, discount_q, total_q, item_count,
-                        handle, note, session_key, business_date, committed_at, order_id
+                        handle, note, session_key, business_date, committed_at, order_id,
+                        tax_mode, tax_q, paid_q, refunded_q, pay_by
                  FROM orders WHERE order_ref = ?1",
                 [order_ref],
                 |r| {
                     let committed: String = r.get(12)?;
+                    let tax_mode: Option<String> = r.get(14)?;
+                    let (total_q, paid_q, refunded_q): (i64, i64, i64) = (r.get(6)?, r.get(16)?, r.get(17)?);
+                    let pay_by: Option<String> = r.get(18)?;
+                    let status: String = r.get(1)?;
                     Ok(OrderView {
                         order_id: uuid_of(r.get(13)?),
                         order_ref: r.get(0)?,
@@ -256,6 +303,16 @@ impl Book {
                         events: Vec::new(),
                         sync_state: SyncState::Pending,
                         sync_reason: None,
+                        tax_mode: tax_mode.and_then(|m| TaxMode::parse(&m)),
+                        tax_q: r.get(15)?,
+                        taxes: Vec::new(),
+                        paid_q,
+                        refunded_q,
+                        amount_due_q: payment::amount_due(&status, total_q, paid_q),
+                        payment_status: PaymentStatus::of(total_q, paid_q, refunded_q),
+                        pay_by: pay_by.as_deref().map(parse_time),
+                        payments: Vec::new(),
+                        refunds: Vec::new(),
                     })
                 },
             )
@@ -285,6 +342,13 @@ impl Book {
         let (state, reason) = outbox::order_sync_state(&self.conn, order_ref)?;
         view.sync_state = state;
         view.sync_reason = reason;
+        view.taxes = self
+            .conn
+            .prepare_cached("SELECT rate_bp, base_q, tax_q, gross_q FROM order_taxes WHERE order_ref = ?1 ORDER BY rate_bp")?
+            .query_map([order_ref], |r| Ok(TaxLine { rate_bp: r.get(0)?, base_q: r.get(1)?, tax_q: r.get(2)?, gross_q: r.get(3)? }))?
+            .collect::<Result<_, _>>()?;
+        view.payments = payment::payments_of(&self.conn, order_ref)?;
+        view.refunds = payment::refunds_of(&self.conn, order_ref)?;
         Ok(view)
     }
 

@@ -1,7 +1,11 @@
 //! The book's identity and preferences, kept in the `meta` table.
 
+use std::collections::BTreeMap;
+
 use rusqlite::Connection;
 use serde::Serialize;
+use tillbook_protocol::events::{CARD, CASH};
+use tillbook_protocol::tax::{self, TaxMode};
 use uuid::Uuid;
 
 use crate::db::{meta_get, meta_set};
@@ -49,13 +53,57 @@ pub struct Settings {
     /// The store this terminal is enrolled in (code and name), once enrolled.
     pub store: Option<String>,
     pub store_name: Option<String>,
+    /// The shop's name, for receipts and the app's header.
+    pub shop_name: String,
+    /// Minutes an order may stay unpaid before it is cancelled and its stock released.
+    pub payment_window_mins: i64,
+    /// Tender methods beyond cash and card (`pix`, `voucher`…), in the order the till offers them.
+    pub tender_methods: Vec<String>,
+    /// Fees per tender method: fixed minor units plus basis points of the amount.
+    pub fees: BTreeMap<String, Fee>,
+    /// The smallest coin in minor units: cash change is rounded to it (1: no rounding).
+    pub cash_rounding_q: i64,
+    /// Whether prices include tax.
+    pub tax_mode: TaxMode,
+    /// The store's default tax rate in basis points.
+    pub tax_rate_bp: i64,
+    /// Tax rates by product category, in basis points (a product's own rate comes first).
+    pub category_tax: BTreeMap<String, i64>,
+}
+
+/// A payment provider's fee: `fixed_q + amount × bp / 10000`, rounded half-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Fee {
+    pub fixed_q: i64,
+    pub bp: i64,
+}
+
+impl Fee {
+    /// The fee on an amount, or `None` on overflow.
+    pub fn on(&self, amount_q: i64) -> Option<i64> {
+        tillbook_protocol::tax::mul_div_half_up(amount_q, self.bp, tillbook_protocol::tax::RATE_SCALE)?.checked_add(self.fixed_q)
+    }
 }
 
 /// Default of `outbox_retention_days`.
 pub const DEFAULT_RETENTION_DAYS: i64 = 30;
+/// Default of `payment_window_mins`.
+pub const DEFAULT_PAYMENT_WINDOW_MINS: i64 = 15;
 
-/// The settings `tillbook settings set` may change, with their bounds.
-pub const SETTABLE: [(&str, i64, i64); 2] = [("outbox_retention_days", 1, 3650), ("hold_ttl_secs", 1, 604_800)];
+/// The settings `tillbook settings set` may change, with what each takes.
+pub const SETTABLE: [(&str, &str); 11] = [
+    ("outbox_retention_days", "days acknowledged sync events are kept, 1-3650"),
+    ("hold_ttl_secs", "seconds a basket holds stock, 1-604800"),
+    ("payment_window_mins", "minutes an order may stay unpaid before it is cancelled, 1-10080"),
+    ("shop_name", "the shop's name on receipts, 1-100 characters"),
+    ("tender_methods", "tender methods besides cash and card, comma-separated names such as pix,voucher (empty: none)"),
+    ("fees", "fees per method as method=FIXED+PERCENT%, comma-separated, e.g. card=30+2.5%,pix=0+0.99% (empty: none)"),
+    ("cash_rounding", "the smallest coin in minor units, change is rounded to it: 1 (none) to 1000"),
+    ("tax_mode", "inclusive (prices include tax) or exclusive (tax is added)"),
+    ("tax_rate", "the store's default tax rate as a percentage, e.g. 18 or 7.6"),
+    ("category_tax", "tax rates by category as Category=PERCENT, comma-separated, e.g. Bakery=7,Coffee=18 (empty: none)"),
+    ("locale", "display locale: en-US or pt-BR"),
+];
 
 fn validate(o: &InitOptions) -> Result<()> {
     let code_ok = !o.terminal_code.is_empty()
@@ -100,18 +148,130 @@ pub(crate) fn validate_terminal_code(code: &str) -> Result<()> {
     Ok(())
 }
 
-/// Checks and writes one settable setting in the caller's transaction.
-pub(crate) fn set(conn: &Connection, key: &str, value: &str) -> Result<i64> {
-    let Some((_, min, max)) = SETTABLE.iter().find(|(k, _, _)| *k == key) else {
-        let keys: Vec<&str> = SETTABLE.iter().map(|(k, _, _)| *k).collect();
-        return err(ErrorCode::InvalidSetting, format!("no setting {key:?} (settable: {})", keys.join(", ")));
+fn bad<T>(key: &str, value: &str, why: impl std::fmt::Display) -> Result<T> {
+    err(ErrorCode::InvalidSetting, format!("{key} {value:?}: {why}"))
+}
+
+fn whole(key: &str, value: &str, min: i64, max: i64) -> Result<String> {
+    match value.trim().parse::<i64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n.to_string()),
+        _ => bad(key, value, format!("must be a whole number from {min} to {max}")),
+    }
+}
+
+/// A tender method's name: lower-case letters, digits and `_`, 1-32 long.
+pub fn valid_method_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 32 && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// `a=b,c=d` pairs, trimmed; an empty text is no pairs.
+fn pairs(text: &str) -> Vec<(String, String)> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (k.trim().to_string(), v.trim().to_string()),
+            None => (p.to_string(), String::new()),
+        })
+        .collect()
+}
+
+fn parse_methods(text: &str) -> std::result::Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in text.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+        if !valid_method_name(m) {
+            return Err(format!("{m:?} is not a method name (lower-case letters, digits, _)"));
+        }
+        if m == CASH || m == CARD {
+            return Err(format!("{m} is always offered; list only the other methods"));
+        }
+        if !out.iter().any(|o| o == m) {
+            out.push(m.to_string());
+        }
+    }
+    Ok(out)
+}
+
+fn parse_fees(text: &str) -> std::result::Result<BTreeMap<String, Fee>, String> {
+    let mut out = BTreeMap::new();
+    for (method, v) in pairs(text) {
+        if !valid_method_name(&method) {
+            return Err(format!("{method:?} is not a method name"));
+        }
+        let (fixed, pct) = v.split_once('+').ok_or_else(|| format!("{method}: write FIXED+PERCENT%, e.g. 30+2.5%"))?;
+        let fixed_q: i64 = fixed.trim().parse().ok().filter(|f| (0..=tillbook_protocol::limits::MAX_FEE_Q).contains(f))
+            .ok_or_else(|| format!("{method}: the fixed part {fixed:?} must be whole minor units"))?;
+        let bp = tax::parse_percent(pct).ok_or_else(|| format!("{method}: {pct:?} is not a percentage from 0 to 100"))?;
+        out.insert(method, Fee { fixed_q, bp });
+    }
+    Ok(out)
+}
+
+fn parse_category_tax(text: &str) -> std::result::Result<BTreeMap<String, i64>, String> {
+    let mut out = BTreeMap::new();
+    for (cat, v) in pairs(text) {
+        if cat.is_empty() || cat.chars().count() > tillbook_protocol::limits::MAX_CODE {
+            return Err(format!("{cat:?} is not a category"));
+        }
+        let bp = tax::parse_percent(&v).ok_or_else(|| format!("{cat}: {v:?} is not a percentage from 0 to 100"))?;
+        out.insert(cat, bp);
+    }
+    Ok(out)
+}
+
+fn fmt_fees(fees: &BTreeMap<String, Fee>) -> String {
+    let parts: Vec<String> = fees.iter().map(|(m, f)| format!("{m}={}+{}", f.fixed_q, tax::format_percent(f.bp))).collect();
+    parts.join(",")
+}
+
+fn fmt_category_tax(rates: &BTreeMap<String, i64>) -> String {
+    let parts: Vec<String> = rates.iter().map(|(c, bp)| format!("{c}={}", tax::format_percent(*bp).trim_end_matches('%'))).collect();
+    parts.join(",")
+}
+
+/// Checks and writes one settable setting in the caller's transaction; the stored text.
+pub(crate) fn set(conn: &Connection, key: &str, value: &str) -> Result<String> {
+    let v = value.trim();
+    let stored = match key {
+        "outbox_retention_days" => whole(key, value, 1, 3650)?,
+        "hold_ttl_secs" => whole(key, value, 1, 604_800)?,
+        "payment_window_mins" => whole(key, value, 1, 10_080)?,
+        "cash_rounding" => whole(key, value, 1, 1000)?,
+        "shop_name" => {
+            if let Some(why) = tillbook_protocol::limits::check_text("shop_name", v, 100, false) {
+                return bad(key, value, why);
+            }
+            v.to_string()
+        }
+        "tender_methods" => parse_methods(v).map_err(|why| Error::new(ErrorCode::InvalidSetting, format!("{key}: {why}")))?.join(","),
+        "fees" => fmt_fees(&parse_fees(v).map_err(|why| Error::new(ErrorCode::InvalidSetting, format!("{key}: {why}")))?),
+        "tax_mode" => match TaxMode::parse(v) {
+            Some(m) => m.as_str().to_string(),
+            None => return bad(key, value, "must be inclusive or exclusive"),
+        },
+        "tax_rate" => match tax::parse_percent(v) {
+            Some(bp) => bp.to_string(),
+            None => return bad(key, value, "must be a percentage from 0 to 100 with at most two decimals"),
+        },
+        "category_tax" => fmt_category_tax(
+            &parse_category_tax(v).map_err(|why| Error::new(ErrorCode::InvalidSetting, format!("{key}: {why}")))?,
+        ),
+        "locale" => match v {
+            "en-US" | "pt-BR" => v.to_string(),
+            _ => return bad(key, value, "must be en-US or pt-BR"),
+        },
+        _ => {
+            let keys: Vec<&str> = SETTABLE.iter().map(|(k, _)| *k).collect();
+            return err(ErrorCode::InvalidSetting, format!("no setting {key:?} (settable: {})", keys.join(", ")));
+        }
     };
-    let n: i64 = match value.trim().parse() {
-        Ok(n) if (*min..=*max).contains(&n) => n,
-        _ => return err(ErrorCode::InvalidSetting, format!("{key} must be a whole number from {min} to {max} (got {value:?})")),
+    let meta_key = match key {
+        "tax_rate" => "tax_rate_bp",
+        "cash_rounding" => "cash_rounding_q",
+        k => k,
     };
-    meta_set(conn, key, &n.to_string())?;
-    Ok(n)
+    meta_set(conn, meta_key, &stored)?;
+    Ok(stored)
 }
 
 pub(crate) fn read(conn: &Connection) -> Result<Settings> {
@@ -132,12 +292,22 @@ pub(crate) fn read(conn: &Connection) -> Result<Settings> {
             .unwrap_or(DEFAULT_RETENTION_DAYS),
         store: meta_get(conn, "store")?,
         store_name: meta_get(conn, "store_name")?,
+        shop_name: meta_get(conn, "shop_name")?.unwrap_or_else(|| "Tillbook".to_string()),
+        payment_window_mins: meta_get(conn, "payment_window_mins")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_PAYMENT_WINDOW_MINS),
+        tender_methods: parse_methods(&meta_get(conn, "tender_methods")?.unwrap_or_default()).unwrap_or_default(),
+        fees: parse_fees(&meta_get(conn, "fees")?.unwrap_or_default()).unwrap_or_default(),
+        cash_rounding_q: meta_get(conn, "cash_rounding_q")?.and_then(|v| v.parse().ok()).unwrap_or(1),
+        tax_mode: meta_get(conn, "tax_mode")?.and_then(|v| TaxMode::parse(&v)).unwrap_or_default(),
+        tax_rate_bp: meta_get(conn, "tax_rate_bp")?.and_then(|v| v.parse().ok()).unwrap_or(0),
+        category_tax: parse_category_tax(&meta_get(conn, "category_tax")?.unwrap_or_default()).unwrap_or_default(),
     })
 }
 
 impl crate::Book {
-    /// Changes one setting (`outbox_retention_days`, `hold_ttl_secs`); a bad key or value is
-    /// `invalid_setting` and nothing is written.
+    /// Changes one setting (see [`SETTABLE`]); a bad key or value is `invalid_setting` and
+    /// nothing is written.
     pub fn set_setting(&mut self, key: &str, value: &str) -> Result<Settings> {
         let tx = crate::db::write_tx(&mut self.conn)?;
         set(&tx, key, value)?;
@@ -161,7 +331,32 @@ mod tests {
         assert_eq!(book.settings().outbox_retention_days, 30);
         assert_eq!(book.set_setting("outbox_retention_days", "7").unwrap().outbox_retention_days, 7);
         assert_eq!(book.set_setting("hold_ttl_secs", "60").unwrap().hold_ttl_secs, 60);
-        for (k, v) in [("outbox_retention_days", "0"), ("outbox_retention_days", "3651"), ("hold_ttl_secs", "x"), ("nope", "1")] {
+        let s = book.set_setting("fees", " card=30+2.5% , pix=0+0.99%").unwrap();
+        assert_eq!(s.fees["card"], Fee { fixed_q: 30, bp: 250 });
+        assert_eq!(s.fees["pix"].on(10_000), Some(99));
+        assert_eq!(book.set_setting("tender_methods", "pix, voucher,pix").unwrap().tender_methods, ["pix", "voucher"]);
+        assert_eq!(book.set_setting("category_tax", "Bakery=7,Coffee=18").unwrap().category_tax["Coffee"], 1800);
+        assert_eq!(book.set_setting("tax_rate", "7.6%").unwrap().tax_rate_bp, 760);
+        assert_eq!(book.set_setting("tax_mode", "exclusive").unwrap().tax_mode, TaxMode::Exclusive);
+        assert_eq!(book.set_setting("cash_rounding", "5").unwrap().cash_rounding_q, 5);
+        assert_eq!(book.set_setting("tender_methods", "").unwrap().tender_methods, Vec::<String>::new());
+        for (k, v) in [
+            ("outbox_retention_days", "0"),
+            ("outbox_retention_days", "3651"),
+            ("hold_ttl_secs", "x"),
+            ("nope", "1"),
+            ("payment_window_mins", "0"),
+            ("tender_methods", "cash"),
+            ("tender_methods", "Pix!"),
+            ("fees", "card=2.5%"),
+            ("fees", "card=-1+2%"),
+            ("tax_mode", "both"),
+            ("tax_rate", "101"),
+            ("category_tax", "Bakery=abc"),
+            ("cash_rounding", "0"),
+            ("shop_name", " "),
+            ("locale", "xx"),
+        ] {
             assert_eq!(book.set_setting(k, v).unwrap_err().code, ErrorCode::InvalidSetting, "{k}={v}");
         }
         drop(book);

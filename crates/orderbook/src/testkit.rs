@@ -34,6 +34,7 @@ pub fn kit() -> Kit {
         variant: None,
         unique: true,
         oversell: OversellPolicy::Allow,
+        tax_rate_bp: None,
     });
     let records: Vec<ProductRecord> =
         records.into_iter().map(|p| ProductRecord { currency: Some("BRL".into()), ..p }).collect();

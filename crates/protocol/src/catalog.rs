@@ -61,6 +61,10 @@ pub struct ProductRecord {
     pub unique: bool,
     #[serde(default)]
     pub oversell: OversellPolicy,
+    /// The product's own tax rate in basis points (18% = 1800); when absent, its category's
+    /// rate, else the store's default (see [`crate::tax`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_rate_bp: Option<i64>,
 }
 
 fn yes() -> bool {
@@ -92,6 +96,7 @@ pub fn demo_products() -> Vec<ProductRecord> {
         variant: None,
         unique: false,
         oversell: OversellPolicy::Allow,
+        tax_rate_bp: None,
     })
     .collect()
 }

@@ -8,6 +8,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::tax::{TaxLine, TaxMode};
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
 /// The kinds of outbox event, with their wire names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventKind {
@@ -21,15 +27,21 @@ pub enum EventKind {
     StockAdjusted,
     #[serde(rename = "unique.hold")]
     UniqueHold,
+    #[serde(rename = "payment.recorded")]
+    PaymentRecorded,
+    #[serde(rename = "refund.recorded")]
+    RefundRecorded,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 5] = [
+    pub const ALL: [EventKind; 7] = [
         EventKind::OrderCommitted,
         EventKind::OrderStatusChanged,
         EventKind::OrderItemStatusChanged,
         EventKind::StockAdjusted,
         EventKind::UniqueHold,
+        EventKind::PaymentRecorded,
+        EventKind::RefundRecorded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +51,8 @@ impl EventKind {
             EventKind::OrderItemStatusChanged => "order.item_status_changed",
             EventKind::StockAdjusted => "stock.adjusted",
             EventKind::UniqueHold => "unique.hold",
+            EventKind::PaymentRecorded => "payment.recorded",
+            EventKind::RefundRecorded => "refund.recorded",
         }
     }
 
@@ -117,6 +131,15 @@ pub struct OrderLine {
     pub total_q: i64,
     /// The product was a one-of-a-kind item when sold.
     pub unique: bool,
+    /// The line's tax rate in basis points (see [`crate::tax`]); 0 and absent alike mean untaxed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tax_rate_bp: i64,
+    /// The line's share of the order discount ([`crate::tax::allocate`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub order_discount_q: i64,
+    /// The line's tax, rounded per line half-up ([`crate::tax::line_tax`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tax_q: i64,
 }
 
 /// `order.committed`: a new immutable order.
@@ -130,8 +153,12 @@ pub struct OrderCommitted {
     pub channel: String,
     pub status: String,
     pub currency: String,
+    /// The sum of the line totals (after line discounts).
     pub subtotal_q: i64,
+    /// The order discount.
     pub discount_q: i64,
+    /// What the customer pays: `subtotal − discount` with inclusive prices, plus `tax_q` with
+    /// exclusive ones (see [`crate::tax`]).
     pub total_q: i64,
     pub business_date: NaiveDate,
     pub committed_at: DateTime<Utc>,
@@ -139,6 +166,15 @@ pub struct OrderCommitted {
     pub handle: Option<String>,
     pub lines: Vec<OrderLine>,
     pub stock_deltas: Vec<StockDelta>,
+    /// Whether the prices include tax; absent on orders sold before taxes (untaxed, inclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_mode: Option<TaxMode>,
+    /// The sum of the lines' taxes.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tax_q: i64,
+    /// Per rate: base, tax and gross, ascending by rate (only rates with lines).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub taxes: Vec<TaxLine>,
 }
 
 /// `order.status_changed`: one move along the channel's flow.
@@ -191,6 +227,170 @@ pub struct UniqueHold {
     pub at: DateTime<Utc>,
 }
 
+/// The tender methods that are not configured per store.
+pub const CASH: &str = "cash";
+pub const CARD: &str = "card";
+
+/// Whether a payment attempt took money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentOutcome {
+    Approved,
+    Declined,
+}
+
+impl PaymentOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentOutcome::Approved => "approved",
+            PaymentOutcome::Declined => "declined",
+        }
+    }
+}
+
+/// Where an order stands with its money: the till and the server derive it by one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    /// Nothing paid yet (and something is due).
+    Unpaid,
+    /// Paid in part.
+    PartlyPaid,
+    /// The approved payments cover the total (an order of zero is paid).
+    Paid,
+    /// Some of what was paid was given back.
+    PartlyRefunded,
+    /// Everything paid was given back.
+    Refunded,
+}
+
+impl PaymentStatus {
+    /// The status from an order's total, approved payments and refunds.
+    pub fn of(total_q: i64, paid_q: i64, refunded_q: i64) -> PaymentStatus {
+        if refunded_q > 0 {
+            if refunded_q >= paid_q {
+                PaymentStatus::Refunded
+            } else {
+                PaymentStatus::PartlyRefunded
+            }
+        } else if paid_q >= total_q {
+            PaymentStatus::Paid
+        } else if paid_q == 0 {
+            PaymentStatus::Unpaid
+        } else {
+            PaymentStatus::PartlyPaid
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentStatus::Unpaid => "unpaid",
+            PaymentStatus::PartlyPaid => "partly_paid",
+            PaymentStatus::Paid => "paid",
+            PaymentStatus::PartlyRefunded => "partly_refunded",
+            PaymentStatus::Refunded => "refunded",
+        }
+    }
+}
+
+/// Why a card was declined (the payment backend's answer, in Tillbook's words).
+pub const DECLINE_CODES: [&str; 5] = ["card_declined", "insufficient_funds", "expired_card", "incorrect_cvc", "processing_error"];
+
+/// `payment.recorded`: one payment attempt on an order, approved or declined.
+///
+/// An approved payment pays `amount_q` of the order. A cash payment may be handed more
+/// (`tendered_q`); the rest is `change_q`, and with cash rounding the drawer takes
+/// `amount_q + rounding_q` (so `tendered_q = amount_q + rounding_q + change_q`). Any other
+/// tender pays exactly what it tenders. A declined attempt pays nothing (`amount_q` says
+/// what was asked) and carries `decline_code`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRecorded {
+    /// The attempt's identity (UUIDv7 minted by the till).
+    pub payment_id: Uuid,
+    pub order_id: Uuid,
+    pub order_ref: String,
+    /// `cash`, `card`, or a method configured for the store (`pix`, `voucher`…).
+    pub method: String,
+    pub outcome: PaymentOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decline_code: Option<String>,
+    pub currency: String,
+    pub amount_q: i64,
+    pub tendered_q: i64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub change_q: i64,
+    /// Cash rounding to the smallest coin: what the drawer took beyond `amount_q` (negative
+    /// when rounded down).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rounding_q: i64,
+    /// The provider's fee for this payment (fixed + percentage, when configured).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub fee_q: i64,
+    /// The last four digits of the card, never more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_last4: Option<String>,
+    /// The provider's or external terminal's reference for the payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// The till's business date when it was taken (reports group by it).
+    pub business_date: NaiveDate,
+    pub at: DateTime<Utc>,
+    /// Who took it.
+    pub actor: String,
+    /// The cash-drawer shift it belongs to, once tills have shifts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift_id: Option<Uuid>,
+}
+
+/// What a refund gives back through one of the order's approved payments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundTender {
+    pub payment_id: Uuid,
+    pub method: String,
+    pub amount_q: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+/// Units of one order line a refund gives back, and the money for them
+/// ([`crate::tax::pro_rata`] of the line's gross).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundLine {
+    pub line_no: u32,
+    pub qty: i64,
+    pub amount_q: i64,
+}
+
+/// `refund.recorded`: money given back on a paid order, by line or by amount.
+///
+/// `amount_q` is the sum of `tenders` (and, for a refund by line, of `lines`). The refunds of
+/// an order never add up to more than its approved payments. When they reach them, the order
+/// is `refunded`. Restocked lines carry `stock_deltas` with reason `refund`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundRecorded {
+    pub refund_id: Uuid,
+    pub order_id: Uuid,
+    pub order_ref: String,
+    /// The caller's key: the same key gives the same refund.
+    pub idempotency_key: String,
+    pub currency: String,
+    pub amount_q: i64,
+    pub tenders: Vec<RefundTender>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<RefundLine>,
+    #[serde(default)]
+    pub restock: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub business_date: NaiveDate,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stock_deltas: Vec<StockDelta>,
+}
+
 /// Any outbox payload, decoded by kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventPayload {
@@ -199,6 +399,8 @@ pub enum EventPayload {
     OrderItemStatusChanged(OrderItemStatusChanged),
     StockAdjusted(StockAdjusted),
     UniqueHold(UniqueHold),
+    PaymentRecorded(PaymentRecorded),
+    RefundRecorded(RefundRecorded),
 }
 
 impl EventPayload {
@@ -209,6 +411,8 @@ impl EventPayload {
             EventPayload::OrderItemStatusChanged(_) => EventKind::OrderItemStatusChanged,
             EventPayload::StockAdjusted(_) => EventKind::StockAdjusted,
             EventPayload::UniqueHold(_) => EventKind::UniqueHold,
+            EventPayload::PaymentRecorded(_) => EventKind::PaymentRecorded,
+            EventPayload::RefundRecorded(_) => EventKind::RefundRecorded,
         }
     }
 
@@ -219,6 +423,8 @@ impl EventPayload {
             EventPayload::OrderItemStatusChanged(p) => serde_json::to_value(p),
             EventPayload::StockAdjusted(p) => serde_json::to_value(p),
             EventPayload::UniqueHold(p) => serde_json::to_value(p),
+            EventPayload::PaymentRecorded(p) => serde_json::to_value(p),
+            EventPayload::RefundRecorded(p) => serde_json::to_value(p),
         };
         v.expect("event payloads always serialise")
     }
@@ -235,6 +441,8 @@ impl EventPayload {
             }
             EventKind::StockAdjusted => EventPayload::StockAdjusted(serde_json::from_value(value)?),
             EventKind::UniqueHold => EventPayload::UniqueHold(serde_json::from_value(value)?),
+            EventKind::PaymentRecorded => EventPayload::PaymentRecorded(serde_json::from_value(value)?),
+            EventKind::RefundRecorded => EventPayload::RefundRecorded(serde_json::from_value(value)?),
         })
     }
 
@@ -245,7 +453,8 @@ impl EventPayload {
             EventPayload::OrderStatusChanged(p) => &p.stock_deltas,
             EventPayload::OrderItemStatusChanged(p) => &p.stock_deltas,
             EventPayload::StockAdjusted(p) => &p.stock_deltas,
-            EventPayload::UniqueHold(_) => &[],
+            EventPayload::RefundRecorded(p) => &p.stock_deltas,
+            EventPayload::UniqueHold(_) | EventPayload::PaymentRecorded(_) => &[],
         }
     }
 }

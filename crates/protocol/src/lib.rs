@@ -13,6 +13,7 @@ pub mod channel;
 pub mod events;
 pub mod limits;
 pub mod sync;
+pub mod tax;
 
 /// The protocol version a terminal and a server speak. Bumped on any incompatible change.
 pub const PROTOCOL_VERSION: u32 = 2;

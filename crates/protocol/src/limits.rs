@@ -15,6 +15,14 @@ pub const MAX_CODE: usize = 100;
 /// Longest name, note or reason (in characters).
 pub const MAX_TEXT: usize = 500;
 
+/// Largest single payment, tendered cash or refund, in minor units. An order's total stays
+/// below `MAX_QTY × MAX_PRICE_Q × MAX_LINES` (plus tax), far below this bound.
+pub const MAX_AMOUNT_Q: i64 = 1_000_000_000_000_000;
+/// Most payment attempts and most refunds one order carries.
+pub const MAX_PAYMENTS: usize = 200;
+/// Largest fixed fee per payment, in minor units.
+pub const MAX_FEE_Q: i64 = 1_000_000_000;
+
 /// Why a text field is not acceptable, or `None`.
 pub fn check_text(field: &str, value: &str, max: usize, allow_empty: bool) -> Option<String> {
     if !allow_empty && value.trim().is_empty() {

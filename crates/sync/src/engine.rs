@@ -208,7 +208,8 @@ pub async fn run(book: &mut Book, opts: &Options) -> Result<Report, SyncError> {
 }
 
 /// Keeps syncing: a round every `interval` while all is well, backoff with jitter while the
-/// server is unreachable. Returns only on a fault that needs a person (or `stop`).
+/// server is unreachable; each round first sweeps the payment window. Returns only on a fault
+/// that needs a person (or `stop`).
 pub async fn watch(
     book: &mut Book,
     opts: &Options,
@@ -217,6 +218,11 @@ pub async fn watch(
 ) -> SyncError {
     let mut delays = backoff(opts);
     loop {
+        // A till that keeps syncing is a till that runs: the payment window is checked every
+        // round, online or not (its cancellations are pushed in this very round).
+        if let Err(e) = book.sweep_payment_window() {
+            return e.into();
+        }
         let once = Options { attempts: 1, ..opts.clone() };
         let result = run(book, &once).await;
         on_round(&result);

@@ -9,7 +9,7 @@ use tillbook_orderbook::{Book, InitOptions};
 use tillbook_protocol::sync::EnrollResponse;
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::{run, Options};
+use crate::{run, watch, Options};
 
 async fn read_request(s: &TcpStream) -> Option<String> {
     let mut buf = Vec::new();
@@ -115,4 +115,25 @@ async fn a_push_that_makes_no_progress_backs_off_instead_of_looping() {
     assert!(e.is_transient(), "{e}");
     assert_eq!(count.load(Ordering::SeqCst), 3, "one request per attempt");
     assert!(book.sync_status().unwrap().last_error.is_some());
+}
+
+#[tokio::test]
+async fn a_watching_till_cancels_orders_left_unpaid_past_the_window() {
+    // The server answers 422: the first round ends the watch, after its sweep.
+    let (base, _) = canned((422, r#"{"code":"payload_mismatch","message":"seq 1 differs"}"#), (500, "{}")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (clock, time) = tillbook_orderbook::Clock::manual(chrono::Utc::now());
+    let mut book = enrolled_book(&dir, &base).with_clock(clock);
+    let session = book.open_session(None, None).unwrap().session_key;
+    book.add_line(&session, "LATTE", 1, None).unwrap();
+    let order = book.commit(&session, "k", tillbook_orderbook::CommitOptions::default()).unwrap().order_ref;
+    time.advance(chrono::Duration::minutes(14));
+    let _ = watch(&mut book, &quick(), Duration::from_millis(10), |_| {}).await;
+    assert_eq!(book.order(&order).unwrap().status, "new", "still inside the window");
+    time.advance(chrono::Duration::minutes(2));
+    let e = watch(&mut book, &quick(), Duration::from_millis(10), |_| {}).await;
+    assert_eq!(e.code, "reenroll_required", "{e}");
+    let v = book.order(&order).unwrap();
+    assert_eq!(v.status, "cancelled", "swept by the watching loop: {v:?}");
+    assert!(v.events.iter().any(|e| e.reason.as_deref() == Some("payment window")), "{:?}", v.events);
 }

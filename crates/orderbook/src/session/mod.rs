@@ -76,6 +76,10 @@ pub struct SessionView {
     pub lines: Vec<LineView>,
     pub subtotal_q: i64,
     pub discount_q: i64,
+    /// The tax the basket would carry if committed now (inside `total_q` with inclusive prices,
+    /// added to it with exclusive ones).
+    pub tax_q: i64,
+    /// What the customer would pay.
     pub total_q: i64,
     pub total_items: i64,
     pub issues: Vec<Issue>,
@@ -239,7 +243,14 @@ impl Book {
     pub fn session(&self, key: &str) -> Result<SessionView> {
         let row = load_row(&self.conn, key)?;
         let lines = load_lines(&self.conn, key)?;
-        let (subtotal, total, items) = totals(&lines, row.discount_q)?;
+        let (subtotal, _, items) = totals(&lines, row.discount_q)?;
+        // A discount beyond what it applies to is a blocking issue (see checks); the preview
+        // of the taxes counts it only up to that amount.
+        let line_totals = lines.iter().map(|l| Ok((l.sku.as_str(), l.total_q()?.max(0)))).collect::<Result<Vec<_>>>()?;
+        let positive = line_totals.iter().try_fold(0i64, |a, l| a.checked_add(l.1));
+        let discount = row.discount_q.min(positive.unwrap_or(i64::MAX));
+        let (taxed, _) = crate::tax::of_lines(&self.conn, &self.settings, line_totals, discount)?;
+        let total = taxed.total_q;
         let found = if row.state == "open" {
             issues(&self.conn, &row, &lines, &self.settings.location, self.now())?
         } else {
@@ -255,6 +266,7 @@ impl Book {
             lines: lines.iter().map(line_view).collect::<Result<_>>()?,
             subtotal_q: subtotal,
             discount_q: row.discount_q,
+            tax_q: taxed.tax_q,
             total_q: total,
             total_items: items,
             issues: found,
