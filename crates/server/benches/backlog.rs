@@ -163,7 +163,8 @@ async fn replay_through_server(url: &str, b: &Backlog) -> Replays {
 }
 
 // ---------------------------------------------------------------------------------------
-// The raw side: the same rows, multi-row INSERTs, one transaction per batch.
+// The raw side: the same rows (every column the server writes), multi-row INSERTs, one
+// transaction per batch.
 
 /// A column value of the raw inserts: borrowed from the events where it can be, so the raw
 /// side copies no more than it must.
@@ -248,6 +249,11 @@ const ORDER_COLS: &[&str] = &[
     "handle",
     "received_at",
     "initial_status",
+    "tax_mode",
+    "tax_q",
+    "paid_q",
+    "refunded_q",
+    "line_discount_q",
 ];
 const LINE_COLS: &[&str] = &[
     "store_id",
@@ -260,6 +266,12 @@ const LINE_COLS: &[&str] = &[
     "discount_q",
     "total_q",
     "is_unique",
+    "tax_rate_bp",
+    "order_discount_q",
+    "tax_q",
+    "refunded_qty",
+    "business_date",
+    "gross_q",
 ];
 const LEDGER_COLS: &[&str] = &[
     "store_id",
@@ -332,7 +344,16 @@ fn batch_rows<'a>(
             V::NullT,
             V::S(now),
             V::S(&ord.status),
+            match ord.tax_mode {
+                Some(m) => V::S(m.as_str()),
+                None => V::NullT,
+            },
+            V::I(ord.tax_q),
+            V::I(0),
+            V::I(0),
+            V::I(ord.lines.iter().map(|l| l.discount_q).sum()),
         ]);
+        let day = ord.business_date.to_string();
         for line in &ord.lines {
             l.values.extend([
                 V::I(STORE),
@@ -345,6 +366,12 @@ fn batch_rows<'a>(
                 V::I(line.discount_q),
                 V::I(line.total_q),
                 V::I(line.unique as i64),
+                V::I(line.tax_rate_bp),
+                V::I(line.order_discount_q),
+                V::I(line.tax_q),
+                V::I(0),
+                V::O(day.clone()),
+                V::I(tillbook_protocol::tax::line_gross(ord.tax_mode, line.total_q, line.order_discount_q, line.tax_q).unwrap()),
             ]);
         }
         for d in &ord.stock_deltas {

@@ -173,13 +173,14 @@ async fn raw(url: &str, backlogs: &[Vec<OrderCommitted>]) -> Duration {
                     let tx = client.transaction().await.unwrap();
                     let mut sql = String::from(
                         "INSERT INTO orders (order_id, store_id, feed, order_ref, terminal_id, event_id, channel, status, \
-                         currency, subtotal_q, discount_q, total_q, business_date, committed_at, handle, received_at, initial_status) VALUES ",
+                         currency, subtotal_q, discount_q, total_q, business_date, committed_at, handle, received_at, initial_status, \
+                         tax_mode, tax_q, paid_q, refunded_q, line_discount_q) VALUES ",
                     );
                     let mut owned: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
                     for (i, (store, feed, terminal, o)) in page.iter().enumerate() {
-                        let b = i * 17;
+                        let b = i * 22;
                         sql.push_str(if i == 0 { "(" } else { ", (" });
-                        sql.push_str(&(1..=17).map(|c| format!("${}", b + c)).collect::<Vec<_>>().join(", "));
+                        sql.push_str(&(1..=22).map(|c| format!("${}", b + c)).collect::<Vec<_>>().join(", "));
                         sql.push(')');
                         let at = o.committed_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
                         owned.push(Box::new(o.order_id.to_string()));
@@ -199,20 +200,25 @@ async fn raw(url: &str, backlogs: &[Vec<OrderCommitted>]) -> Duration {
                         owned.push(Box::new(None::<String>));
                         owned.push(Box::new(now.clone()));
                         owned.push(Box::new(o.status.clone()));
+                        owned.push(Box::new(o.tax_mode.map(|m| m.as_str().to_string())));
+                        owned.push(Box::new(o.tax_q));
+                        owned.push(Box::new(0i64));
+                        owned.push(Box::new(0i64));
+                        owned.push(Box::new(o.lines.iter().map(|l| l.discount_q).sum::<i64>()));
                     }
                     let params: Vec<&(dyn ToSql + Sync)> = owned.iter().map(|b| b.as_ref() as &(dyn ToSql + Sync)).collect();
                     tx.execute(&sql, &params).await.unwrap();
                     let mut sql = String::from(
                         "INSERT INTO order_lines (store_id, order_id, line_no, sku, name, unit_price_q, qty, discount_q, \
-                         total_q, is_unique) VALUES ",
+                         total_q, is_unique, tax_rate_bp, order_discount_q, tax_q, refunded_qty, business_date, gross_q) VALUES ",
                     );
                     let mut owned: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
                     let mut n = 0;
                     for (store, _, _, o) in page {
                         for l in &o.lines {
-                            let b = n * 10;
+                            let b = n * 16;
                             sql.push_str(if n == 0 { "(" } else { ", (" });
-                            sql.push_str(&(1..=10).map(|c| format!("${}", b + c)).collect::<Vec<_>>().join(", "));
+                            sql.push_str(&(1..=16).map(|c| format!("${}", b + c)).collect::<Vec<_>>().join(", "));
                             sql.push(')');
                             owned.push(Box::new(*store));
                             owned.push(Box::new(o.order_id.to_string()));
@@ -224,6 +230,12 @@ async fn raw(url: &str, backlogs: &[Vec<OrderCommitted>]) -> Duration {
                             owned.push(Box::new(l.discount_q));
                             owned.push(Box::new(l.total_q));
                             owned.push(Box::new(0i64));
+                            owned.push(Box::new(l.tax_rate_bp));
+                            owned.push(Box::new(l.order_discount_q));
+                            owned.push(Box::new(l.tax_q));
+                            owned.push(Box::new(0i64));
+                            owned.push(Box::new(o.business_date.to_string()));
+                            owned.push(Box::new(tillbook_protocol::tax::line_gross(o.tax_mode, l.total_q, l.order_discount_q, l.tax_q).unwrap()));
                             n += 1;
                         }
                     }

@@ -28,6 +28,9 @@ pub enum Error {
     InvalidBody(String),
     #[error("{0}")]
     InvalidQuery(String),
+    /// A missing or malformed `date` (YYYY-MM-DD) of a report.
+    #[error("{0}")]
+    InvalidDate(String),
     #[error("the request body is larger than {0} bytes")]
     BodyTooLarge(usize),
     #[error("only application/json bodies are accepted")]
@@ -81,6 +84,7 @@ impl Error {
             Error::MalformedJson(_) => "malformed_json",
             Error::InvalidBody(_) => "invalid_body",
             Error::InvalidQuery(_) => "invalid_query",
+            Error::InvalidDate(_) => "invalid_date",
             Error::BodyTooLarge(_) => "body_too_large",
             Error::UnsupportedMediaType => "unsupported_media_type",
             Error::InvalidPage(_) => "invalid_page",
@@ -116,6 +120,7 @@ impl Error {
             Error::UnsupportedProtocol { .. }
             | Error::MalformedJson(_)
             | Error::InvalidQuery(_)
+            | Error::InvalidDate(_)
             | Error::InvalidPage(_) => StatusCode::BAD_REQUEST,
             Error::InvalidBody(_)
             | Error::PayloadMismatch(_)

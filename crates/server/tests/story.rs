@@ -17,8 +17,12 @@ mod http_stores;
 mod http_sync;
 #[path = "story/migrate.rs"]
 mod migrate;
+#[path = "story/payments.rs"]
+mod payments;
 #[path = "story/replicas.rs"]
 mod replicas;
+#[path = "story/report.rs"]
+mod report;
 #[path = "story/stores.rs"]
 mod stores;
 #[path = "story/support.rs"]
@@ -100,4 +104,26 @@ async fn store_push_not_blocked_by_another_store_postgres() {
 #[ignore = "needs PostgreSQL: scripts/with-postgres.sh"]
 async fn storage_errors_503_vs_500_postgres() {
     replicas::transient_vs_internal(support::postgres_db().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn payments_refunds_taxes_sqlite() {
+    payments::payments(support::sqlite_db()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: scripts/with-postgres.sh"]
+async fn payments_refunds_taxes_postgres() {
+    payments::payments(support::postgres_db().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn daily_report_sqlite() {
+    report::daily_report(support::sqlite_db()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: scripts/with-postgres.sh"]
+async fn daily_report_postgres() {
+    report::daily_report(support::postgres_db().await).await;
 }

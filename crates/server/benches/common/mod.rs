@@ -43,6 +43,9 @@ pub fn order(till: usize, i: usize) -> OrderCommitted {
             discount_q: 0,
             total_q: price * qty,
             unique: false,
+            tax_rate_bp: 0,
+            order_discount_q: 0,
+            tax_q: 0,
         });
         deltas.push(StockDelta {
             delta_id: Uuid::now_v7(),
@@ -70,6 +73,9 @@ pub fn order(till: usize, i: usize) -> OrderCommitted {
         handle: None,
         lines,
         stock_deltas: deltas,
+        tax_mode: None,
+        tax_q: 0,
+        taxes: Vec::new(),
     }
 }
 

@@ -18,8 +18,8 @@ use crate::http::AppState;
 use crate::secret::{hash_enrollment_code, new_enrollment_code};
 use crate::service::orders::{DEFAULT_ORDERS, MAX_ORDERS};
 use crate::service::{
-    AdjustRequest, Adjusted, Alerts, CatalogUpserted, OrderDetail, OrderPage, OrdersCursor,
-    StockList,
+    AdjustRequest, Adjusted, Alerts, CatalogUpserted, DailyReport, OrderDetail, OrderPage,
+    OrdersCursor, StockList,
 };
 
 /// `?store=CODE`: one store's rows only.
@@ -168,6 +168,29 @@ pub async fn alerts(
 ) -> Result<Json<Alerts>> {
     let store = store_query(query)?;
     Ok(Json(state.store.alerts(store.as_deref()).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReportQuery {
+    store: Option<String>,
+    date: Option<String>,
+}
+
+/// `GET /v1/admin/reports/daily?store=CODE&date=YYYY-MM-DD` (store: `main` when absent).
+pub async fn daily_report(
+    State(state): State<AppState>,
+    _: Admin,
+    query: std::result::Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Json<DailyReport>> {
+    let Query(q) = query.map_err(|e| Error::InvalidQuery(e.body_text()))?;
+    let Some(date) = q.date else {
+        return Err(Error::InvalidDate("date=YYYY-MM-DD is required".into()));
+    };
+    let date = chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+        .map_err(|e| Error::InvalidDate(format!("date {date:?} is not YYYY-MM-DD: {e}")))?;
+    Ok(Json(
+        state.store.daily_report(q.store.as_deref(), date).await?,
+    ))
 }
 
 /// `PUT /v1/admin/catalog` body.

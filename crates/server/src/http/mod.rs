@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/stock", get(admin::stock))
         .route("/v1/admin/stock/adjust", post(admin::adjust_stock))
         .route("/v1/admin/alerts", get(admin::alerts))
+        .route("/v1/admin/reports/daily", get(admin::daily_report))
         .route("/v1/admin/catalog", put(admin::upsert_catalog))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)

@@ -152,6 +152,15 @@ const ROUTES: &[Route] = &[
         "Alerts",
     ),
     (
+        "/v1/admin/reports/daily",
+        "get",
+        "The daily report of a store (`?store=CODE`, default `main`) for a business date (`?date=YYYY-MM-DD`, required; missing or malformed: 400 invalid_date): sales, taxes by rate, tenders, declines, refunds, cancellations, fees, and the same per terminal, every figure summed by the database",
+        "admin",
+        None,
+        "200",
+        "DailyReport",
+    ),
+    (
         "/v1/admin/catalog",
         "put",
         "Upsert products by SKU; terminals pull the changes",
@@ -206,6 +215,10 @@ fn operation(
     {
         params.push(json!({"name": "store", "in": "query", "required": false, "description": "a store's code; absent: every store (unknown: 422 unknown_store)", "schema": {"type": "string"}}));
     }
+    if path == "/v1/admin/reports/daily" {
+        params.push(json!({"name": "store", "in": "query", "required": false, "description": "a store's code; absent: `main` (unknown: 422 unknown_store)", "schema": {"type": "string"}}));
+        params.push(json!({"name": "date", "in": "query", "required": true, "description": "the business date (400 invalid_date when missing or malformed)", "schema": {"type": "string", "format": "date"}}));
+    }
     if !params.is_empty() {
         op["parameters"] = Value::Array(params);
     }
@@ -231,7 +244,7 @@ fn schemas() -> Value {
         "EnrollRequest": obj(&["enrollment_code"], json!({"enrollment_code": s})),
         "EnrollResponse": obj(&["terminal_id", "name", "token", "protocol", "store", "store_name", "terminal_code"], json!({"terminal_id": s, "name": s, "token": s, "protocol": i, "store": s, "store_name": s, "terminal_code": s})),
         "OutboxEvent": obj(&["seq", "event_id", "kind", "payload", "payload_hash", "created_at"], json!({
-            "seq": i, "event_id": s, "kind": {"type": "string", "description": "order.committed, order.status_changed, order.item_status_changed, stock.adjusted or unique.hold"}, "payload": {"type": "object"}, "payload_hash": s, "created_at": s})),
+            "seq": i, "event_id": s, "kind": {"type": "string", "description": "order.committed, order.status_changed, order.item_status_changed, stock.adjusted, unique.hold, payment.recorded or refund.recorded"}, "payload": {"type": "object"}, "payload_hash": s, "created_at": s})),
         "PushRequest": obj(&["protocol", "terminal_id", "events"], json!({
             "protocol": i, "terminal_id": s, "store": {"type": "string", "description": "the terminal's own store or absent (another: 403 forbidden_store)"}, "events": {"type": "array", "items": schema_ref("OutboxEvent")}})),
         "EventResult": obj(&["seq", "event_id", "outcome"], json!({
@@ -253,8 +266,38 @@ fn schemas() -> Value {
             "orders": {"type": "array", "items": schema_ref("OrderSummary")},
             "next": {"type": "string", "nullable": true, "description": "`after` of the next page; null when no more orders wait now"},
             "cursor": {"type": "string", "description": "the position after this page, to poll for orders committed since"}})),
-        "OrderDetail": {"allOf": [schema_ref("OrderSummary"), obj(&["lines", "events"], json!({
-            "handle": s, "received_at": s, "lines": {"type": "array", "items": {"type": "object"}}, "events": {"type": "array", "items": {"type": "object"}}}))]},
+        "OrderDetail": {"allOf": [schema_ref("OrderSummary"), obj(&["lines", "events", "paid_q", "refunded_q", "payment_status", "payments", "refunds", "taxes"], json!({
+            "handle": s, "received_at": s,
+            "tax_mode": {"type": "string", "enum": ["inclusive", "exclusive"], "nullable": true, "description": "null: sold before taxes"},
+            "tax_q": i,
+            "taxes": {"type": "array", "items": schema_ref("RateTotal")},
+            "lines": {"type": "array", "items": {"type": "object", "description": "line_no, sku, name, unit_price_q, qty, discount_q, total_q, unique, status, tax_rate_bp, order_discount_q, tax_q, refunded_qty"}},
+            "events": {"type": "array", "items": {"type": "object"}},
+            "paid_q": i, "refunded_q": i,
+            "payment_status": {"type": "string", "enum": ["unpaid", "partly_paid", "paid", "partly_refunded", "refunded"]},
+            "payments": {"type": "array", "items": obj(&["payment_id", "method", "outcome", "amount_q"], json!({
+                "payment_id": s, "terminal_id": s, "terminal_code": s, "method": s, "outcome": {"type": "string", "enum": ["approved", "declined"]},
+                "decline_code": s, "currency": s, "amount_q": i, "tendered_q": i, "change_q": i, "rounding_q": i, "fee_q": i, "refunded_q": i,
+                "card_last4": s, "reference": s, "business_date": s, "at": s, "actor": s}))},
+            "refunds": {"type": "array", "items": obj(&["refund_id", "amount_q", "tenders", "lines"], json!({
+                "refund_id": s, "terminal_id": s, "terminal_code": s, "idempotency_key": s, "currency": s, "amount_q": i, "restock": {"type": "boolean"},
+                "reason": s, "business_date": s, "at": s, "actor": s,
+                "tenders": {"type": "array", "items": obj(&["payment_id", "method", "amount_q"], json!({"payment_id": s, "method": s, "amount_q": i, "reference": s}))},
+                "lines": {"type": "array", "items": obj(&["line_no", "qty", "amount_q"], json!({"line_no": i, "qty": i, "amount_q": i}))}}))}}))]},
+        "RateTotal": obj(&["rate_bp", "base_q", "tax_q", "gross_q"], json!({"rate_bp": i, "base_q": i, "tax_q": i, "gross_q": i})),
+        "MethodAmount": obj(&["method", "amount_q"], json!({"method": s, "amount_q": i})),
+        "DailyReport": obj(&["store", "date", "currency", "sales", "taxes", "tenders", "declines", "refunds", "cancellations", "fees_q", "terminals"], json!({
+            "store": s, "date": {"type": "string", "format": "date"}, "currency": {"type": "string", "nullable": true},
+            "sales": obj(&["orders", "gross_q", "tax_q", "discount_q", "net_q"], json!({"orders": i, "gross_q": i, "tax_q": i, "discount_q": i, "net_q": i})),
+            "taxes": {"type": "array", "items": schema_ref("RateTotal")},
+            "tenders": {"type": "array", "items": obj(&["method", "payments", "amount_q", "fee_q"], json!({"method": s, "payments": i, "amount_q": i, "fee_q": i}))},
+            "declines": obj(&["count"], json!({"count": i})),
+            "refunds": obj(&["count", "amount_q", "by_method"], json!({"count": i, "amount_q": i, "by_method": {"type": "array", "items": schema_ref("MethodAmount")}})),
+            "cancellations": obj(&["orders", "amount_q"], json!({"orders": i, "amount_q": i})),
+            "fees_q": i,
+            "terminals": {"type": "array", "items": obj(&["terminal_id", "terminal_code", "name", "orders", "gross_q", "tax_q", "tenders", "refunds_q", "cancellations"], json!({
+                "terminal_id": s, "terminal_code": s, "name": s, "orders": i, "gross_q": i, "tax_q": i,
+                "tenders": {"type": "array", "items": schema_ref("MethodAmount")}, "refunds_q": i, "cancellations": i}))}})),
         "StockList": obj(&["items"], json!({"items": {"type": "array", "items": obj(&["store", "sku", "location", "on_hand"], json!({
             "store": s, "sku": s, "location": s, "on_hand": i, "name": s}))}})),
         "Alerts": obj(&["shortages", "conflicts", "rejected"], json!({

@@ -10,6 +10,7 @@ pub mod changelog;
 pub mod events;
 pub mod orders;
 pub mod push;
+pub mod report;
 pub mod stock;
 pub mod stores;
 pub mod terminals;
@@ -26,6 +27,7 @@ use crate::storage::sql::Tx;
 pub use backoffice::{Alerts, StockList};
 pub use catalog::CatalogUpserted;
 pub use orders::{OrderDetail, OrderPage, OrdersCursor};
+pub use report::DailyReport;
 pub use stock::{AdjustRequest, Adjusted};
 pub use terminals::{Created, Enrolled, TerminalInfo};
 
@@ -88,6 +90,11 @@ pub enum Op {
     Alerts {
         store: Option<String>,
     },
+    /// The daily report of a store (`main` when `None`) for one business date.
+    DailyReport {
+        store: Option<String>,
+        date: chrono::NaiveDate,
+    },
     SeedDemo,
     /// The default store, every store's log head and the default channel (run at start-up).
     EnsureDefaults,
@@ -105,6 +112,7 @@ impl Op {
                 | Op::GetOrder { .. }
                 | Op::ListStock { .. }
                 | Op::Alerts { .. }
+                | Op::DailyReport { .. }
         )
     }
 }
@@ -127,6 +135,7 @@ pub enum Reply {
     Order(Box<OrderDetail>),
     Stock(StockList),
     Alerts(Alerts),
+    Report(Box<DailyReport>),
 }
 
 /// Runs an op inside the caller's open transaction.
@@ -185,6 +194,9 @@ pub async fn execute<T: Tx>(tx: &mut T, op: Op) -> Result<Reply> {
         Op::GetOrder { id } => Reply::Order(Box::new(orders::detail(tx, &id).await?)),
         Op::ListStock { store } => Reply::Stock(backoffice::stock(tx, store.as_deref()).await?),
         Op::Alerts { store } => Reply::Alerts(backoffice::alerts(tx, store.as_deref()).await?),
+        Op::DailyReport { store, date } => {
+            Reply::Report(Box::new(report::daily(tx, store.as_deref(), date).await?))
+        }
         Op::SeedDemo => {
             catalog::seed_demo(tx).await?;
             Reply::Done

@@ -14,6 +14,7 @@ use tillbook_protocol::events::{
 use tillbook_protocol::limits::{
     check_text, MAX_CODE, MAX_LINES, MAX_PRICE_Q, MAX_QTY, MAX_STOCK_DELTA, MAX_TEXT,
 };
+use tillbook_protocol::tax::{self, TaxMode, MAX_RATE_BP};
 
 /// `None` when the event passes, `Some(reason)` when it is rejected.
 pub type Verdict = Option<String>;
@@ -26,6 +27,9 @@ pub const FINAL_ITEM_STATUSES: [&str; 2] = ["delivered", "cancelled"];
 macro_rules! reject {
     ($($arg:tt)*) => { return Some(format!($($arg)*)) };
 }
+
+mod money;
+pub use money::{method, MAX_CASH_ROUNDING_Q, MAX_IDEMPOTENCY_KEY};
 
 fn text(field: &str, value: &str, max: usize, allow_empty: bool) -> Verdict {
     check_text(field, value, max, allow_empty)
@@ -40,6 +44,8 @@ pub enum Fits {
     GiveBack { refund: bool },
     /// `stock.adjusted`: receiving, adjustment or count.
     Adjust,
+    /// `refund.recorded` with restock: the refunded units back on the shelf, delta > 0.
+    Refund,
     /// Any other status or item move: no stock moves.
     Nothing,
 }
@@ -83,6 +89,7 @@ pub fn deltas(deltas: &[StockDelta], fits: Fits) -> Verdict {
                 d.reason,
                 StockReason::Receiving | StockReason::Adjustment | StockReason::Count
             ),
+            Fits::Refund => d.reason == StockReason::Refund && d.delta > 0,
             Fits::Nothing => false,
         };
         if !ok {
@@ -91,6 +98,7 @@ pub fn deltas(deltas: &[StockDelta], fits: Fits) -> Verdict {
                 Fits::GiveBack { refund: false } => "a cancel with a positive delta",
                 Fits::GiveBack { refund: true } => "a cancel or refund with a positive delta",
                 Fits::Adjust => "receiving, adjustment or count",
+                Fits::Refund => "a refund with a positive delta",
                 Fits::Nothing => "no stock movement",
             };
             reject!(
@@ -111,6 +119,8 @@ pub fn payload(p: &EventPayload) -> Verdict {
         EventPayload::OrderItemStatusChanged(c) => item(c),
         EventPayload::StockAdjusted(a) => adjusted(a),
         EventPayload::UniqueHold(h) => hold(h),
+        EventPayload::PaymentRecorded(p) => money::payment(p),
+        EventPayload::RefundRecorded(r) => money::refund(r),
     }
 }
 
@@ -235,14 +245,105 @@ fn order(o: &OrderCommitted) -> Verdict {
             o.discount_q
         );
     }
-    if subtotal.checked_sub(o.discount_q) != Some(o.total_q) {
+    match o.tax_mode {
+        None => {
+            if let Some(why) = untaxed(o) {
+                reject!("order {r}: {why}");
+            }
+            if subtotal.checked_sub(o.discount_q) != Some(o.total_q) {
+                reject!(
+                    "order {r}: total {} is not subtotal {subtotal} − discount {}",
+                    o.total_q,
+                    o.discount_q
+                );
+            }
+        }
+        Some(mode) => {
+            if let Some(why) = taxed(o, mode) {
+                reject!("order {r}: {why}");
+            }
+        }
+    }
+    deltas(&o.stock_deltas, Fits::Sale)
+}
+
+/// An order sold without taxes carries no tax field.
+fn untaxed(o: &OrderCommitted) -> Verdict {
+    for l in &o.lines {
+        if l.tax_rate_bp != 0 || l.order_discount_q != 0 || l.tax_q != 0 {
+            reject!(
+                "line {} carries tax fields (rate {}, order discount {}, tax {}) but the order has no tax mode",
+                l.line_no,
+                l.tax_rate_bp,
+                l.order_discount_q,
+                l.tax_q
+            );
+        }
+    }
+    if o.tax_q != 0 || !o.taxes.is_empty() {
+        reject!("tax {} and a tax breakdown without a tax mode", o.tax_q);
+    }
+    None
+}
+
+/// A taxed order's tax fields and total are exactly what [`tax::compute`] gives (the till's
+/// arithmetic, written once in the protocol crate).
+fn taxed(o: &OrderCommitted, mode: TaxMode) -> Verdict {
+    for l in &o.lines {
+        if !(0..=MAX_RATE_BP).contains(&l.tax_rate_bp) {
+            reject!(
+                "line {}: tax rate {} is outside 0..={MAX_RATE_BP}",
+                l.line_no,
+                l.tax_rate_bp
+            );
+        }
+    }
+    let inputs: Vec<(i64, i64)> = o.lines.iter().map(|l| (l.total_q, l.tax_rate_bp)).collect();
+    let Some(want) = tax::compute(mode, &inputs, o.discount_q) else {
+        reject!("its taxes cannot be computed (out of range)");
+    };
+    for (l, w) in o.lines.iter().zip(&want.lines) {
+        if l.order_discount_q != w.order_discount_q {
+            reject!(
+                "line {}: order discount share {} is not {}",
+                l.line_no,
+                l.order_discount_q,
+                w.order_discount_q
+            );
+        }
+        if l.tax_q != w.tax_q {
+            reject!(
+                "line {}: tax {} is not {} ({} {} at {} bp)",
+                l.line_no,
+                l.tax_q,
+                w.tax_q,
+                mode.as_str(),
+                l.total_q - w.order_discount_q,
+                l.tax_rate_bp
+            );
+        }
+    }
+    if o.tax_q != want.tax_q {
         reject!(
-            "order {r}: total {} is not subtotal {subtotal} − discount {}",
+            "tax {} is not the sum of its lines' taxes {}",
+            o.tax_q,
+            want.tax_q
+        );
+    }
+    if o.taxes != want.taxes {
+        reject!("the tax breakdown by rate is not what its lines give");
+    }
+    if o.total_q != want.total_q {
+        reject!(
+            "total {} is not {} ({} prices, subtotal {} − discount {})",
             o.total_q,
+            want.total_q,
+            mode.as_str(),
+            o.subtotal_q,
             o.discount_q
         );
     }
-    deltas(&o.stock_deltas, Fits::Sale)
+    None
 }
 
 fn status(c: &OrderStatusChanged) -> Verdict {

@@ -17,8 +17,8 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::service::{
-    AdjustRequest, Adjusted, Alerts, CatalogUpserted, Created, Enrolled, Op, OrderDetail,
-    OrderPage, OrdersCursor, Reply, StockList, TerminalInfo,
+    AdjustRequest, Adjusted, Alerts, CatalogUpserted, Created, DailyReport, Enrolled, Op,
+    OrderDetail, OrderPage, OrdersCursor, Reply, StockList, TerminalInfo,
 };
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -202,6 +202,19 @@ impl Store {
             store: store.map(str::to_string),
         };
         expect!(self.run(op).await?, Alerts)
+    }
+
+    /// The daily report of a store (its code; `main` when `None`) for one business date.
+    pub async fn daily_report(
+        &self,
+        store: Option<&str>,
+        date: chrono::NaiveDate,
+    ) -> Result<DailyReport> {
+        let op = Op::DailyReport {
+            store: store.map(str::to_string),
+            date,
+        };
+        expect!(self.run(op).await?, Report).map(|r| *r)
     }
 
     pub async fn seed_demo(&self) -> Result<()> {

@@ -23,6 +23,10 @@ use crate::storage::{BoxFuture, Storage};
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
     (2, include_str!("../../migrations/postgres/0002_stores.sql")),
+    (
+        3,
+        include_str!("../../migrations/postgres/0003_payments.sql"),
+    ),
 ];
 
 /// Attempts per op when the database asks for a retry.

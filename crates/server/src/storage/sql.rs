@@ -255,6 +255,13 @@ impl Rows {
         self.values.len() / self.columns.len()
     }
 
+    /// Replaces the value of `column` in queued row `row` (counted from 0 in the order
+    /// queued, since the last flush).
+    pub fn set(&mut self, row: usize, column: usize, value: Val) {
+        let width = self.columns.len();
+        self.values[row * width + column] = value;
+    }
+
     /// Numbers the queued rows in `column`: `after + 1`, `after + 2`, … in the order queued;
     /// returns the last number given (`after` when none is queued).
     pub fn number(&mut self, column: usize, after: i64) -> i64 {

@@ -19,6 +19,7 @@ use crate::storage::{BoxFuture, Storage};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_stores.sql"),
+    include_str!("../../migrations/sqlite/0003_payments.sql"),
 ];
 
 /// Whether SQLite reports a transient fault: the database is busy or locked by another

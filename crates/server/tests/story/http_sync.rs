@@ -236,6 +236,7 @@ pub async fn round_trip(db: Db) {
         ("/v1/admin/stock/adjust", "post"),
         ("/v1/admin/alerts", "get"),
         ("/v1/admin/catalog", "put"),
+        ("/v1/admin/reports/daily", "get"),
     ] {
         assert!(
             doc["paths"][path][method].is_object(),

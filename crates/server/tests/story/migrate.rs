@@ -1,6 +1,8 @@
 //! Migration 0002 brings a 0001 database (one implicit store, orders known by reference) to
 //! the stores schema, keeping its data: rows go to store `main`, orders get their committing
-//! event's id as `order_id`, the change log splits into the chain's and `main`'s.
+//! event's id as `order_id`, the change log splits into the chain's and `main`'s. Then 0003
+//! adds taxes, payments and refunds: old orders are untaxed and unpaid, their lines carry
+//! their day and gross for the daily report.
 
 use tillbook_protocol::sync::{Change, EventOutcome, PullRequest};
 use tillbook_protocol::PROTOCOL_VERSION;
@@ -73,6 +75,18 @@ async fn check(url: &str) {
         old.lines[1].unique,
         "the server's catalog says VASE is unique"
     );
+    // 0003: sold before taxes and payments, and still counted in its day's report.
+    assert_eq!(
+        (old.tax_mode.as_deref(), old.paid_q, old.refunded_q),
+        (None, 0, 0)
+    );
+    assert_eq!(old.payment_status, "unpaid");
+    assert_eq!((old.lines[1].tax_q, old.lines[1].refunded_qty), (0, 0));
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap();
+    let report = s.store.daily_report(None, day).await.unwrap();
+    assert_eq!((report.sales.orders, report.sales.gross_q), (1, 1400));
+    assert_eq!(report.taxes.len(), 1);
+    assert_eq!((report.taxes[0].rate_bp, report.taxes[0].gross_q), (0, 1400));
     assert_eq!(on_hand(&s.store, "ESPRESSO").await, 9);
     // The old token still pushes; the new order follows the old one in the feed.
     let t: Uuid = TERMINAL.parse().unwrap();

@@ -30,7 +30,8 @@ fn edit_deltas(
         EventPayload::OrderStatusChanged(c) => f(&mut c.stock_deltas),
         EventPayload::OrderItemStatusChanged(c) => f(&mut c.stock_deltas),
         EventPayload::StockAdjusted(a) => f(&mut a.stock_deltas),
-        EventPayload::UniqueHold(_) => {}
+        EventPayload::RefundRecorded(r) => f(&mut r.stock_deltas),
+        EventPayload::UniqueHold(_) | EventPayload::PaymentRecorded(_) => {}
     }
     p
 }

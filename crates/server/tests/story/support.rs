@@ -215,8 +215,14 @@ pub fn order(order_ref: &str, sku: &str, qty: i64, unique: bool) -> EventPayload
             discount_q: 0,
             total_q: 500 * qty,
             unique,
+            tax_rate_bp: 0,
+            order_discount_q: 0,
+            tax_q: 0,
         }],
         stock_deltas: vec![delta(sku, -qty, StockReason::Sale, order_ref)],
+        tax_mode: None,
+        tax_q: 0,
+        taxes: Vec::new(),
     })
 }
 

@@ -1,5 +1,6 @@
 //! Applying one outbox event: orders, their events and stock deltas land in the tables;
-//! a `unique.hold` lands in the terminal's basket holds ([`unique::Holds`]).
+//! a `unique.hold` lands in the terminal's basket holds ([`unique::Holds`]); payments and
+//! refunds land in theirs and move their order's sums ([`payments`]).
 //!
 //! Every check runs before the first write, so an event is either applied whole or
 //! rejected with a reason and leaves no trace but its inbox row (rule 7). The checks of an
@@ -45,6 +46,7 @@ use crate::service::validate::{self, Verdict};
 use crate::storage::sql::{query_keys, query_tuples, timestamp_text, Rows, Tx, Val};
 
 mod moves;
+mod payments;
 mod settle;
 use moves::{change_item, change_status, commit_order};
 pub use settle::Settle;
@@ -74,6 +76,12 @@ pub fn decode(
             Deserialize::deserialize(payload).map(EventPayload::StockAdjusted)
         }
         EventKind::UniqueHold => Deserialize::deserialize(payload).map(EventPayload::UniqueHold),
+        EventKind::PaymentRecorded => {
+            Deserialize::deserialize(payload).map(EventPayload::PaymentRecorded)
+        }
+        EventKind::RefundRecorded => {
+            Deserialize::deserialize(payload).map(EventPayload::RefundRecorded)
+        }
     };
     decoded.map_err(|e: serde_json::Error| format!("undecodable {kind} payload: {e}"))
 }
@@ -99,7 +107,16 @@ const ORDER_COLUMNS: &[&str] = &[
     "handle",
     "received_at",
     "initial_status",
+    "tax_mode",
+    "tax_q",
+    "paid_q",
+    "refunded_q",
+    "line_discount_q",
 ];
+/// Columns of the queued order rows that a payment, a refund or its status change patch.
+const ORDER_STATUS: usize = 7;
+const ORDER_PAID: usize = 19;
+const ORDER_REFUNDED: usize = 20;
 const LINE_COLUMNS: &[&str] = &[
     "store_id",
     "order_id",
@@ -111,7 +128,15 @@ const LINE_COLUMNS: &[&str] = &[
     "discount_q",
     "total_q",
     "is_unique",
+    "tax_rate_bp",
+    "order_discount_q",
+    "tax_q",
+    "refunded_qty",
+    "business_date",
+    "gross_q",
 ];
+/// The `refunded_qty` column of the queued line rows.
+const LINE_REFUNDED: usize = 13;
 const EVENT_COLUMNS: &[&str] = &[
     "store_id",
     "order_id",
@@ -131,6 +156,10 @@ struct LineState {
     sku: String,
     unique: bool,
     status: Option<String>,
+    qty: i64,
+    /// What a refund of all its units gives back (see [`payments`]).
+    gross_q: i64,
+    refunded_qty: i64,
 }
 
 /// An order as the checks need it.
@@ -140,7 +169,18 @@ struct OrderState {
     order_ref: String,
     channel: String,
     status: String,
+    currency: String,
+    total_q: i64,
+    paid_q: i64,
+    refunded_q: i64,
     lines: BTreeMap<i64, LineState>,
+}
+
+/// Where a queued order's row and its lines' rows are, while they wait to be inserted.
+#[derive(Debug, Clone, Default)]
+struct Queued {
+    row: usize,
+    lines: BTreeMap<i64, usize>,
 }
 
 /// What the events of one push page are checked against, and the rows they write.
@@ -166,11 +206,14 @@ pub struct Page {
     refs: HashMap<String, Uuid>,
     /// The store's change-log lock, once taken (see [`settle`]).
     writer: Option<ChangeWriter>,
-    /// Orders queued and not yet inserted (they get their feed positions under the lock).
-    pending: HashSet<Uuid>,
+    /// Orders queued and not yet inserted (they get their feed positions under the lock),
+    /// with where their rows are queued.
+    pending: HashMap<Uuid, Queued>,
     order_rows: Rows,
     lines: Rows,
     events: Rows,
+    /// Payments and refunds: what their checks need, and their queued rows.
+    money: payments::Money,
     /// Ledger rows and movements of the applied events.
     stock: StockBatch,
     /// Unique SKUs whose seller or holds may have changed.
@@ -189,6 +232,8 @@ fn order_id(p: &EventPayload) -> Option<Uuid> {
         EventPayload::OrderCommitted(o) => Some(o.order_id),
         EventPayload::OrderStatusChanged(c) => Some(c.order_id),
         EventPayload::OrderItemStatusChanged(c) => Some(c.order_id),
+        EventPayload::PaymentRecorded(p) => Some(p.order_id),
+        EventPayload::RefundRecorded(r) => Some(r.order_id),
         EventPayload::StockAdjusted(_) | EventPayload::UniqueHold(_) => None,
     }
 }
@@ -280,11 +325,15 @@ impl Page {
         .map(|r| Ok((r.text(0)?, r.text(1)?, stored_uuid(&r.text(2)?)?)))
         .collect::<Result<_>>()?;
 
+        // Payments and refunds change an order's sums: its row is locked first, so two
+        // pages paying or refunding one order are checked one after the other.
+        payments::lock_orders(tx, payloads.clone()).await?;
         let keys: Vec<Val> = ids.into_iter().map(Val::from).collect();
         let mut orders: HashMap<Uuid, OrderState> = HashMap::new();
         for r in query_keys(
             tx,
-            "SELECT o.order_id, o.store_id, o.order_ref, o.channel, o.status FROM {keys} \
+            "SELECT o.order_id, o.store_id, o.order_ref, o.channel, o.status, o.currency, \
+             o.total_q, o.paid_q, o.refunded_q FROM {keys} \
              CROSS JOIN orders o WHERE o.order_id = k.column1",
             &[],
             "TEXT",
@@ -299,6 +348,10 @@ impl Page {
                     order_ref: r.text(2)?,
                     channel: r.text(3)?,
                     status: r.text(4)?,
+                    currency: r.text(5)?,
+                    total_q: r.i64(6)?,
+                    paid_q: r.i64(7)?,
+                    refunded_q: r.i64(8)?,
                     lines: BTreeMap::new(),
                 },
             );
@@ -306,7 +359,8 @@ impl Page {
         let keys: Vec<Val> = orders.keys().map(|id| Val::from(*id)).collect();
         for r in query_keys(
             tx,
-            "SELECT l.order_id, l.line_no, l.sku, l.is_unique, l.status FROM {keys} \
+            "SELECT l.order_id, l.line_no, l.sku, l.is_unique, l.status, l.qty, l.gross_q, \
+             l.refunded_qty FROM {keys} \
              CROSS JOIN order_lines l WHERE l.order_id = k.column1",
             &[],
             "TEXT",
@@ -321,10 +375,14 @@ impl Page {
                         sku: r.text(2)?,
                         unique: r.bool(3)?,
                         status: r.opt_text(4)?,
+                        qty: r.i64(5)?,
+                        gross_q: r.i64(6)?,
+                        refunded_qty: r.i64(7)?,
                     },
                 );
             }
         }
+        let money = payments::Money::prefetch(tx, payloads.clone(), checked).await?;
         let keys: Vec<Val> = new_refs.into_iter().map(Val::from).collect();
         let refs = query_keys(
             tx,
@@ -366,10 +424,11 @@ impl Page {
             orders,
             refs,
             writer: None,
-            pending: HashSet::new(),
+            pending: HashMap::new(),
             order_rows: Rows::new("orders", ORDER_COLUMNS),
             lines: Rows::new("order_lines", LINE_COLUMNS),
             events: Rows::new("order_events", EVENT_COLUMNS),
+            money,
             stock: StockBatch::new(store_id),
             unique_touched: BTreeSet::new(),
             holds: unique::Holds::default(),
@@ -416,6 +475,13 @@ impl Page {
         if self.checked {
             self.lines.flush(tx).await?;
         } else if !self.lines.flush_new(tx, "").await? {
+            self.conflict = true;
+            return Ok(());
+        }
+        for q in self.pending.values_mut() {
+            q.lines.clear();
+        }
+        if !self.money.flush(tx, self.checked).await? {
             self.conflict = true;
             return Ok(());
         }
@@ -524,6 +590,8 @@ pub async fn apply<T: Tx>(
         EventPayload::OrderItemStatusChanged(c) => change_item(tx, page, event_id, c).await?,
         EventPayload::StockAdjusted(_) => None,
         EventPayload::UniqueHold(h) => hold(page, h),
+        EventPayload::PaymentRecorded(p) => payments::pay(tx, page, event_id, p).await?,
+        EventPayload::RefundRecorded(r) => payments::refund(tx, page, event_id, r).await?,
     };
     if verdict.is_some() {
         return Ok(verdict);

@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 
 use tillbook_protocol::channel::Flow;
 use tillbook_protocol::events::{OrderCommitted, OrderItemStatusChanged, OrderStatusChanged};
+use tillbook_protocol::tax;
 use uuid::Uuid;
 
-use super::{LineState, OrderState, Page, DEAD_STATUSES};
+use super::{LineState, OrderState, Page, Queued, DEAD_STATUSES};
 use crate::error::Result;
 use crate::params;
 use crate::service::validate::{self, Fits, Verdict, FINAL_ITEM_STATUSES};
@@ -39,6 +40,10 @@ pub(super) fn commit_order(page: &mut Page, event_id: Uuid, o: &OrderCommitted) 
         ));
     }
     let at = timestamp_text(o.committed_at);
+    let mut queued = Queued {
+        row: page.order_rows.len(),
+        lines: BTreeMap::new(),
+    };
     page.order_rows.push([
         Val::from(o.order_id),
         Val::from(page.store_id),
@@ -59,11 +64,21 @@ pub(super) fn commit_order(page: &mut Page, event_id: Uuid, o: &OrderCommitted) 
         Val::from(page.received_at.as_str()),
         // What its `order.committed` event would say: the back office synthesizes it.
         Val::from(&o.status),
+        Val::from(o.tax_mode.map(|m| m.as_str())),
+        Val::from(o.tax_q),
+        // Paid and refunded: patched by the page's payments and refunds while queued.
+        Val::from(0i64),
+        Val::from(0i64),
+        // The lines' own discounts, for the daily report (bounded: each is within its line).
+        Val::from(o.lines.iter().fold(0i64, |a, l| a.saturating_add(l.discount_q))),
     ]);
     let mut lines = BTreeMap::new();
     for l in &o.lines {
         // One of a kind by the server's catalog, whatever the till's line says.
         let unique = page.skus.get(&l.sku).copied().unwrap_or(false);
+        // The checks made sure it fits: the order's total is the sum of the lines' gross.
+        let gross = tax::line_gross(o.tax_mode, l.total_q, l.order_discount_q, l.tax_q).unwrap_or(0);
+        queued.lines.insert(i64::from(l.line_no), page.lines.len());
         page.lines.push([
             Val::from(page.store_id),
             Val::from(o.order_id),
@@ -75,6 +90,12 @@ pub(super) fn commit_order(page: &mut Page, event_id: Uuid, o: &OrderCommitted) 
             Val::from(l.discount_q),
             Val::from(l.total_q),
             Val::from(unique),
+            Val::from(l.tax_rate_bp),
+            Val::from(l.order_discount_q),
+            Val::from(l.tax_q),
+            Val::from(0i64),
+            Val::from(o.business_date.to_string()),
+            Val::from(gross),
         ]);
         if unique {
             // The sale ends this terminal's holds of it, even when another order sold it.
@@ -87,6 +108,9 @@ pub(super) fn commit_order(page: &mut Page, event_id: Uuid, o: &OrderCommitted) 
                 sku: l.sku.clone(),
                 unique,
                 status: None,
+                qty: l.qty,
+                gross_q: gross,
+                refunded_qty: 0,
             },
         );
     }
@@ -97,11 +121,15 @@ pub(super) fn commit_order(page: &mut Page, event_id: Uuid, o: &OrderCommitted) 
             order_ref: o.order_ref.clone(),
             channel: o.channel.clone(),
             status: o.status.clone(),
+            currency: o.currency.clone(),
+            total_q: o.total_q,
+            paid_q: 0,
+            refunded_q: 0,
             lines,
         },
     );
     page.refs.insert(o.order_ref.clone(), o.order_id);
-    page.pending.insert(o.order_id);
+    page.pending.insert(o.order_id, queued);
     None
 }
 
@@ -167,7 +195,8 @@ pub(super) async fn change_status<T: Tx>(
     if let Some(reason) = validate::deltas(&c.stock_deltas, fits) {
         return Ok(Some(reason));
     }
-    let dead = DEAD_STATUSES.contains(&c.to.as_str()) || c.to == flow.cancelled;
+    let cancels = c.to == flow.cancelled;
+    let dead = DEAD_STATUSES.contains(&c.to.as_str()) || cancels;
     let touched: Vec<String> = if dead {
         order
             .lines
@@ -178,7 +207,7 @@ pub(super) async fn change_status<T: Tx>(
     } else {
         Vec::new()
     };
-    if page.pending.contains(&c.order_id) {
+    if page.pending.contains_key(&c.order_id) {
         page.flush_orders(tx).await?;
         if page.conflict {
             // Nothing more may run before the rollback.
@@ -190,6 +219,14 @@ pub(super) async fn change_status<T: Tx>(
         params![&c.to, c.order_id],
     )
     .await?;
+    if cancels {
+        // The daily report reads the day's live lines by this flag (one index range).
+        tx.exec(
+            "UPDATE order_lines SET order_cancelled = 1 WHERE order_id = $1",
+            params![c.order_id],
+        )
+        .await?;
+    }
     let at = timestamp_text(c.at);
     page.record_event(
         c.order_id,
@@ -240,7 +277,7 @@ pub(super) async fn change_item<T: Tx>(
         )));
     }
     let touched = (c.to == "cancelled" && line.unique).then(|| line.sku.clone());
-    if page.pending.contains(&c.order_id) {
+    if page.pending.contains_key(&c.order_id) {
         page.flush_orders(tx).await?;
         if page.conflict {
             // Nothing more may run before the rollback.
