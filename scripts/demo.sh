@@ -16,5 +16,8 @@ key=$("$till" session open)
 "$till" session add "$key" CAPPUCCINO --qty 2 >/dev/null
 "$till" session add "$key" CARROT_CAKE >/dev/null
 "$till" session show "$key"
-"$till" commit "$key" --idempotency-key "demo-$(date +%s%N)"
+ref=$("$till" commit "$key" --idempotency-key "demo-$(date +%s%N)" | awk '/^Committed/ {print $2}')
+echo; echo "Pay $ref: R\$ 10,00 by Pix, the rest in cash from a R\$ 20,00 note:"
+"$till" pay "$ref" --method pix --amount 1000 --cash 2000
+echo; "$till" order show "$ref"
 echo; echo "Book: $TILLBOOK_DATA_DIR  (try: TILLBOOK_DATA_DIR=$TILLBOOK_DATA_DIR $till --help)"

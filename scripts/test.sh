@@ -49,5 +49,6 @@ echo "== benchmark smoke runs (full runs: see README)"
 TILLBOOK_BENCH_QUICK=1 cargo bench --locked -p tillbook-orderbook --bench commit
 TILLBOOK_BENCH_QUICK=1 scripts/with-postgres.sh cargo bench --locked -p tillbook-server --bench backlog
 TILLBOOK_BENCH_QUICK=1 scripts/with-postgres.sh cargo bench --locked -p tillbook-server --bench stores
+TILLBOOK_BENCH_QUICK=1 scripts/with-postgres.sh cargo bench --locked -p tillbook-server --bench report
 
 summary

@@ -43,11 +43,16 @@
 //! sees the server's stock. The chaos must have happened too: server restarts, SIGKILLs
 //! mid-sync, each fault on a push, requests that found the server down, offline sales, the
 //! restore losing orders, counts, item moves, cancellations, unique attempts, the new price in
-//! some order.
+//! some order. Money: the tills pay most orders (cash with change and rounding, test cards with
+//! declines, pix and cash split, some offline before enrolment), refund some in part or in
+//! full, and tax by category in both tax modes; each order's taxes, paid and refunded amounts
+//! and payment status are the same on the server, and per store the server's daily reports
+//! add up to exactly the books' tenders, refunds, declines and taxes per rate.
 
 mod admin;
 mod backend;
 mod check;
+mod money;
 mod procs;
 mod proxy;
 
@@ -145,7 +150,11 @@ fn ring_before_enrolment(book: &mut Book, rng: &mut StdRng, n: i64, unique: bool
         book.upsert_products(&[unique_product()]).unwrap();
         book.add_line(&session, UNIQUE_SKU, 1, None).unwrap();
     }
-    book.commit(&session, &format!("o-{n}"), CommitOptions::default()).unwrap().order_ref
+    let out = book.commit(&session, &format!("o-{n}"), CommitOptions::default()).unwrap();
+    // Paid in cash, offline: the payment reaches the server after enrolment, with the order.
+    let cash = tillbook_orderbook::Tender::Cash { tendered_q: out.total_q + 1000 };
+    book.pay(&out.order_ref, &[cash], tillbook_orderbook::PayOptions::default()).unwrap();
+    out.order_ref
 }
 
 fn unique_product() -> ProductRecord {
@@ -161,6 +170,7 @@ fn unique_product() -> ProductRecord {
         variant: None,
         unique: true,
         oversell: OversellPolicy::Allow,
+        tax_rate_bp: None,
     }
 }
 
@@ -204,6 +214,14 @@ async fn run(backend: &Backend, dir: &Path) {
     for (i, (_, book_code, _, _)) in TILLS.iter().enumerate() {
         let options = InitOptions { terminal_code: book_code.to_string(), demo: true, ..InitOptions::default() };
         let mut book = Book::init(&dir.join(format!("t{}.sqlite", i + 1)), options).unwrap();
+        // Taxes by category with a store default; `north` sells at prices without tax, and
+        // two tills round cash to five centavos.
+        book.set_setting("tax_rate", "9.25").unwrap();
+        book.set_setting("category_tax", "Coffee=18,Bakery=7").unwrap();
+        book.set_setting("tax_mode", if i >= 3 { "exclusive" } else { "inclusive" }).unwrap();
+        if i % 2 == 1 {
+            book.set_setting("cash_rounding", "5").unwrap();
+        }
         // A and B (both in `main`) and D sell the unique item offline: A and B in conflict.
         let sells_unique = |n: i64| n == PRE_ORDERS - 1 && [0, 1, 3].contains(&i);
         let refs: BTreeSet<String> =
@@ -242,13 +260,15 @@ async fn run(backend: &Backend, dir: &Path) {
 
     // The chaos phase.
     let chaos = Duration::from_secs(secs);
-    let pace_ms = secs * 800 / (ORDERS - PRE_ORDERS) as u64;
+    // Orders are spread over 90% of the chaos, so that many are rung after the restore and the
+    // price change (which wait for the server to be up) whatever the kills delay.
+    let pace_ms = secs * 900 / (ORDERS - PRE_ORDERS) as u64;
     proxy.set_faults(true);
     for t in terms.iter_mut() {
         t.start(rng.random(), pace_ms);
     }
     let begin = Instant::now();
-    let (snapshot_at, restore_at, price_at) = (begin + chaos.mul_f64(0.15), begin + chaos.mul_f64(0.4), begin + chaos.mul_f64(0.5));
+    let (snapshot_at, restore_at, price_at) = (begin + chaos.mul_f64(0.15), begin + chaos.mul_f64(0.35), begin + chaos.mul_f64(0.4));
     let mut restore = Restore::default();
     let mut price_changed = false;
     let mut server_kill_at = begin + between(&mut rng, 1500, 5000);
@@ -579,6 +599,11 @@ async fn run(backend: &Backend, dir: &Path) {
     }
     assert!(new_price_seen > 0, "no order carries the new price of {PRICE_SKU}");
 
+    // Money: per store, the server's daily reports add up to the books' tenders, refunds and
+    // taxes, exactly.
+    let with_store: Vec<(&Book, &str)> = books.iter().zip(&terms).map(|(b, t)| (b, t.store.as_str())).collect();
+    money::check(&admin, &with_store, db).await;
+
     // Each (store, SKU) on-hand is the count rule over the opening stock and every delta the
     // terminals wrote, once.
     let stock = admin.stock(None).await;
@@ -592,11 +617,12 @@ async fn run(backend: &Backend, dir: &Path) {
         assert_eq!(admin.stock(Some(code)).await, want, "the stock of store {code}");
     }
 
-    // The unique item: a conflict on the server iff two live orders of one store sold it.
+    // The unique item: a conflict on the server iff two live orders of one store sold it (an
+    // order cancelled or fully refunded holds nothing).
     let mut live_sales: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (t, book) in terms.iter().zip(&books) {
         for o in book.orders(None, 1_000_000).unwrap() {
-            if o.status == "cancelled" {
+            if o.status == "cancelled" || o.status == "refunded" {
                 continue;
             }
             let view = book.order(&o.order_ref).unwrap();

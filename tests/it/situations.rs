@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
+mod money;
+
 const ADMIN: &str = "situations-admin-token";
 /// Any single CLI command but `sync run`.
 const CLI_TIMEOUT: Duration = Duration::from_secs(60);

@@ -22,6 +22,16 @@ impl TempBook {
         drop(self.book);
         TempBook { book: Book::open(&path).expect("reopen"), dir: self.dir }
     }
+
+    /// The same book on another clock (a manual one in tests that move time).
+    pub fn with_clock(self, clock: tillbook_orderbook::Clock) -> TempBook {
+        TempBook { book: self.book.with_clock(clock), dir: self.dir }
+    }
+
+    /// Closes the book and opens the file again on `clock`, as after a restart.
+    pub fn reopen_with_clock(self, clock: tillbook_orderbook::Clock) -> TempBook {
+        self.reopen().with_clock(clock)
+    }
 }
 
 /// A new empty book (BRL, pt-BR, terminal T01).
@@ -45,6 +55,7 @@ pub fn product(sku: &str, price_q: i64) -> ProductRecord {
         variant: None,
         unique: false,
         oversell: OversellPolicy::Allow,
+        tax_rate_bp: None,
     }
 }
 

@@ -59,13 +59,15 @@ pub fn book_order(view: &OrderView, terminal_id: &str, store: &str) -> Value {
             json!({
                 "line_no": l.line_no, "sku": l.sku, "name": l.name, "unit_price_q": l.unit_price_q, "qty": l.qty,
                 "discount_q": l.discount_q, "total_q": l.total_q, "unique": l.unique, "status": l.item_status,
+                "tax_rate_bp": l.tax_rate_bp, "tax_q": l.tax_q, "refunded_qty": l.refunded_qty,
             })
         })
         .collect();
     json!({
         "ref": view.order_ref, "terminal_id": terminal_id, "store": store, "status": view.status,
         "currency": view.currency, "subtotal_q": view.subtotal_q, "discount_q": view.discount_q,
-        "total_q": view.total_q, "lines": lines,
+        "total_q": view.total_q, "lines": lines, "tax_q": view.tax_q, "paid_q": view.paid_q,
+        "refunded_q": view.refunded_q, "payment_status": view.payment_status.as_str(),
     })
 }
 
@@ -79,14 +81,16 @@ pub fn server_order(detail: &Value) -> Value {
             json!({
                 "line_no": l["line_no"], "sku": l["sku"], "name": l["name"], "unit_price_q": l["unit_price_q"],
                 "qty": l["qty"], "discount_q": l["discount_q"], "total_q": l["total_q"], "unique": l["unique"],
-                "status": l["status"],
+                "status": l["status"], "tax_rate_bp": l["tax_rate_bp"], "tax_q": l["tax_q"],
+                "refunded_qty": l["refunded_qty"],
             })
         })
         .collect();
     json!({
         "ref": detail["ref"], "terminal_id": detail["terminal_id"], "store": detail["store"], "status": detail["status"],
         "currency": detail["currency"], "subtotal_q": detail["subtotal_q"], "discount_q": detail["discount_q"],
-        "total_q": detail["total_q"], "lines": lines,
+        "total_q": detail["total_q"], "lines": lines, "tax_q": detail["tax_q"], "paid_q": detail["paid_q"],
+        "refunded_q": detail["refunded_q"], "payment_status": detail["payment_status"],
     })
 }
 

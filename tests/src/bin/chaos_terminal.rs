@@ -12,7 +12,11 @@
 //! - about one order in ten is cancelled right away, and now and then an older open order;
 //! - a few item-status moves on open orders (processing → ready → delivered, sometimes an
 //!   item cancelled; an order whose items are all final completes, or is cancelled, by itself);
-//! - a stock receiving or adjustment, or a count of a demo SKU.
+//! - a stock receiving or adjustment, or a count of a demo SKU;
+//! - most orders that are not cancelled right away are paid: exact or rounded-up cash, a test
+//!   card (sometimes declined first, then paid with the good card), or a split of `pix` and
+//!   cash; now and then a paid order is refunded, in part by amount or by a line with its stock
+//!   back (an order fully refunded is `refunded`).
 //!
 //! Every few orders it runs a sync with small pages and few attempts; a server it cannot
 //! reach is normal (the book keeps the queue). Once the book holds ORDERS `o-` orders it
@@ -23,6 +27,7 @@
 //! - `committed REF`: the order is durable in the book;
 //! - `unique sold REF` or `unique refused CODE`;
 //! - `cancelled REF`;
+//! - `paid REF METHODS…`, `declined REF CODE`, `refunded REF AMOUNT`;
 //! - `item REF LINE STATUS`;
 //! - `adjusted SKU DELTA REASON`, `counted SKU QTY`;
 //! - `sync start`, then `sync ok PUSHED PULLED` or `sync err CODE MESSAGE`;
@@ -35,7 +40,7 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tillbook_orderbook::{Book, CommitOptions, ErrorCode};
+use tillbook_orderbook::{Book, CommitOptions, ErrorCode, PayOptions, RefundBy, RefundRequest, Tender};
 use tillbook_protocol::events::StockReason;
 
 const SKUS: [&str; 6] = ["ESPRESSO", "CAPPUCCINO", "LATTE", "CROISSANT", "PAIN_AU_CHOCOLAT", "CARROT_CAKE"];
@@ -101,6 +106,71 @@ fn ring(book: &mut Book, rng: &mut StdRng, n: i64, unique: Option<&str>) -> Step
         tell(&format!("unique sold {}", out.order_ref))?;
     }
     Ok(out.order_ref)
+}
+
+/// Pays a new order one of several ways (see the module).
+fn pay(book: &mut Book, rng: &mut StdRng, order_ref: &str) -> Step<()> {
+    let total = book.order(order_ref).map_err(fault("read order to pay"))?.total_q;
+    let card = |number: &str| Tender::Card { number: number.to_string(), amount_q: None };
+    let tenders = match rng.random_range(0..4) {
+        0 => vec![Tender::Cash { tendered_q: total }],
+        1 => vec![Tender::Cash { tendered_q: (total / 1000 + 1) * 1000 }],
+        2 => {
+            if rng.random_bool(0.3) {
+                let bad = ["4000000000000002", "4000000000009995", "4000000000000069"][rng.random_range(0..3)];
+                let out = book.pay(order_ref, &[card(bad)], PayOptions::default()).map_err(fault(&format!("pay {order_ref}")))?;
+                let code = out.declined.map(|d| d.code).unwrap_or_default();
+                tell(&format!("declined {order_ref} {code}"))?;
+            }
+            vec![card("4242424242424242")]
+        }
+        _ => {
+            let part = rng.random_range(1..=total.max(2) - 1);
+            vec![Tender::Method { name: "pix".into(), amount_q: Some(part) }, Tender::Cash { tendered_q: total }]
+        }
+    };
+    let out = book.pay(order_ref, &tenders, PayOptions::default()).map_err(fault(&format!("pay {order_ref}")))?;
+    if out.declined.is_some() || out.amount_due_q != 0 {
+        return Err(Some(format!("{order_ref} is not paid: {out:?}")));
+    }
+    let methods: Vec<&str> = out.payments.iter().map(|p| p.method.as_str()).collect();
+    tell(&format!("paid {order_ref} {}", methods.join(" ")))
+}
+
+/// Refunds part of a random paid order: an amount, or one unit of a line with its stock back.
+fn refund(book: &mut Book, rng: &mut StdRng, key: &str) -> Step<()> {
+    let paid: Vec<String> = book
+        .orders(None, 200)
+        .map_err(fault("list orders"))?
+        .into_iter()
+        .filter(|o| o.status != "cancelled" && o.status != "refunded")
+        .map(|o| o.order_ref)
+        .collect();
+    let Some(order_ref) = paid.get(rng.random_range(0..paid.len().max(1))) else { return Ok(()) };
+    let view = book.order(order_ref).map_err(fault("read order to refund"))?;
+    let left = view.paid_q - view.refunded_q;
+    if left <= 0 {
+        return Ok(());
+    }
+    let by_line = view.lines.iter().find(|l| l.qty > l.refunded_qty);
+    let (by, restock) = match by_line {
+        Some(l) if rng.random_bool(0.5) => (RefundBy::Lines(vec![(l.line_no, 1)]), true),
+        _ => (RefundBy::Amount(rng.random_range(1..=left)), false),
+    };
+    let request = RefundRequest {
+        by,
+        restock,
+        idempotency_key: key.to_string(),
+        actor: "chaos".into(),
+        reason: Some("chaos".into()),
+        shift_id: None,
+    };
+    match book.refund(order_ref, request) {
+        Ok(out) => tell(&format!("refunded {order_ref} {}", out.refund.amount_q)),
+        // The line's money may be more than what is left to refund after refunds by amount.
+        Err(e) if e.code == ErrorCode::RefundExceedsPaid => Ok(()),
+        Err(e) => Err(Some(format!("refund {order_ref}: {e}"))),
+    }
 }
 
 /// Refs of the book's open (not final) orders, newest first.
@@ -193,9 +263,17 @@ async fn main_loop(path: PathBuf, orders: i64, seed: u64, pace: Duration, unique
         if rng.random_bool(0.1) {
             book.cancel_order(&order_ref, "chaos", Some("changed their mind")).map_err(fault(&format!("cancel {order_ref}")))?;
             tell(&format!("cancelled {order_ref}"))?;
+        } else if rng.random_bool(0.8) {
+            pay(&mut book, &mut rng, &order_ref)?;
+        }
+        if rng.random_bool(0.08) {
+            let key = format!("r-{n}-{}", rng.random::<u32>());
+            refund(&mut book, &mut rng, &key)?;
         }
         if rng.random_bool(0.03) {
-            let open = open_orders(&book)?;
+            // An order nobody paid for is the one a customer left without.
+            let open: Vec<String> =
+                open_orders(&book)?.into_iter().filter(|r| book.order(r).is_ok_and(|v| v.paid_q == 0)).collect();
             if let Some(old) = open.get(rng.random_range(0..open.len().max(1))) {
                 book.cancel_order(old, "chaos", Some("left without it")).map_err(fault(&format!("cancel {old}")))?;
                 tell(&format!("cancelled {old}"))?;
