@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::shift::{CashMoved, ShiftClosed, ShiftOpened};
 use crate::tax::{TaxLine, TaxMode};
 
 fn is_zero(n: &i64) -> bool {
@@ -31,10 +32,16 @@ pub enum EventKind {
     PaymentRecorded,
     #[serde(rename = "refund.recorded")]
     RefundRecorded,
+    #[serde(rename = "shift.opened")]
+    ShiftOpened,
+    #[serde(rename = "shift.cash_moved")]
+    CashMoved,
+    #[serde(rename = "shift.closed")]
+    ShiftClosed,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 10] = [
         EventKind::OrderCommitted,
         EventKind::OrderStatusChanged,
         EventKind::OrderItemStatusChanged,
@@ -42,6 +49,9 @@ impl EventKind {
         EventKind::UniqueHold,
         EventKind::PaymentRecorded,
         EventKind::RefundRecorded,
+        EventKind::ShiftOpened,
+        EventKind::CashMoved,
+        EventKind::ShiftClosed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +63,9 @@ impl EventKind {
             EventKind::UniqueHold => "unique.hold",
             EventKind::PaymentRecorded => "payment.recorded",
             EventKind::RefundRecorded => "refund.recorded",
+            EventKind::ShiftOpened => "shift.opened",
+            EventKind::CashMoved => "shift.cash_moved",
+            EventKind::ShiftClosed => "shift.closed",
         }
     }
 
@@ -140,6 +153,9 @@ pub struct OrderLine {
     /// The line's tax, rounded per line half-up ([`crate::tax::line_tax`]).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub tax_q: i64,
+    /// The product's category when sold (shift reports group by it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
 }
 
 /// `order.committed`: a new immutable order.
@@ -175,6 +191,18 @@ pub struct OrderCommitted {
     /// Per rate: base, tax and gross, ascending by rate (only rates with lines).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub taxes: Vec<TaxLine>,
+    /// Who rang it up (the staff member's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// The staff member who did it (absent on events from before staff).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_id: Option<Uuid>,
+    /// The manager whose PIN allowed it, when the staff member lacked the permission.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<Uuid>,
+    /// The cash-drawer shift it was sold in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift_id: Option<Uuid>,
 }
 
 /// `order.status_changed`: one move along the channel's flow.
@@ -190,6 +218,17 @@ pub struct OrderStatusChanged {
     pub reason: Option<String>,
     #[serde(default)]
     pub stock_deltas: Vec<StockDelta>,
+    /// The staff member who did it (absent on events from before staff).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_id: Option<Uuid>,
+    /// The manager whose PIN allowed it, when the staff member lacked the permission.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<Uuid>,
+    /// The shift open at the till when it moved. A cancellation takes an order out of its
+    /// shift's figures only when it happened in that same shift (see
+    /// [`crate::shift::ShiftFigures`]): a closed shift's Z-report never changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift_id: Option<Uuid>,
 }
 
 /// `order.item_status_changed`: one line's kitchen status moved.
@@ -205,6 +244,9 @@ pub struct OrderItemStatusChanged {
     pub at: DateTime<Utc>,
     #[serde(default)]
     pub stock_deltas: Vec<StockDelta>,
+    /// The staff member who did it (absent on events from before staff).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_id: Option<Uuid>,
 }
 
 /// `stock.adjusted`: receiving, adjustments and counts done at the terminal.
@@ -212,6 +254,9 @@ pub struct OrderItemStatusChanged {
 pub struct StockAdjusted {
     pub note: String,
     pub stock_deltas: Vec<StockDelta>,
+    /// The staff member who did it (absent on events from before staff).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_id: Option<Uuid>,
 }
 
 /// `unique.hold`: a one-of-a-kind item was put into an open basket at this till (`until` is
@@ -337,9 +382,12 @@ pub struct PaymentRecorded {
     pub at: DateTime<Utc>,
     /// Who took it.
     pub actor: String,
-    /// The cash-drawer shift it belongs to, once tills have shifts.
+    /// The cash-drawer shift it was taken in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shift_id: Option<Uuid>,
+    /// The staff member who did it (absent on events from before staff).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_id: Option<Uuid>,
 }
 
 /// What a refund gives back through one of the order's approved payments.
@@ -389,6 +437,12 @@ pub struct RefundRecorded {
     pub shift_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stock_deltas: Vec<StockDelta>,
+    /// The staff member who did it (absent on events from before staff).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_id: Option<Uuid>,
+    /// The manager whose PIN allowed it, when the staff member lacked the permission.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<Uuid>,
 }
 
 /// Any outbox payload, decoded by kind.
@@ -401,6 +455,9 @@ pub enum EventPayload {
     UniqueHold(UniqueHold),
     PaymentRecorded(PaymentRecorded),
     RefundRecorded(RefundRecorded),
+    ShiftOpened(ShiftOpened),
+    CashMoved(CashMoved),
+    ShiftClosed(ShiftClosed),
 }
 
 impl EventPayload {
@@ -413,6 +470,9 @@ impl EventPayload {
             EventPayload::UniqueHold(_) => EventKind::UniqueHold,
             EventPayload::PaymentRecorded(_) => EventKind::PaymentRecorded,
             EventPayload::RefundRecorded(_) => EventKind::RefundRecorded,
+            EventPayload::ShiftOpened(_) => EventKind::ShiftOpened,
+            EventPayload::CashMoved(_) => EventKind::CashMoved,
+            EventPayload::ShiftClosed(_) => EventKind::ShiftClosed,
         }
     }
 
@@ -425,6 +485,9 @@ impl EventPayload {
             EventPayload::UniqueHold(p) => serde_json::to_value(p),
             EventPayload::PaymentRecorded(p) => serde_json::to_value(p),
             EventPayload::RefundRecorded(p) => serde_json::to_value(p),
+            EventPayload::ShiftOpened(p) => serde_json::to_value(p),
+            EventPayload::CashMoved(p) => serde_json::to_value(p),
+            EventPayload::ShiftClosed(p) => serde_json::to_value(p),
         };
         v.expect("event payloads always serialise")
     }
@@ -443,6 +506,9 @@ impl EventPayload {
             EventKind::UniqueHold => EventPayload::UniqueHold(serde_json::from_value(value)?),
             EventKind::PaymentRecorded => EventPayload::PaymentRecorded(serde_json::from_value(value)?),
             EventKind::RefundRecorded => EventPayload::RefundRecorded(serde_json::from_value(value)?),
+            EventKind::ShiftOpened => EventPayload::ShiftOpened(serde_json::from_value(value)?),
+            EventKind::CashMoved => EventPayload::CashMoved(serde_json::from_value(value)?),
+            EventKind::ShiftClosed => EventPayload::ShiftClosed(serde_json::from_value(value)?),
         })
     }
 
@@ -454,7 +520,11 @@ impl EventPayload {
             EventPayload::OrderItemStatusChanged(p) => &p.stock_deltas,
             EventPayload::StockAdjusted(p) => &p.stock_deltas,
             EventPayload::RefundRecorded(p) => &p.stock_deltas,
-            EventPayload::UniqueHold(_) | EventPayload::PaymentRecorded(_) => &[],
+            EventPayload::UniqueHold(_)
+            | EventPayload::PaymentRecorded(_)
+            | EventPayload::ShiftOpened(_)
+            | EventPayload::CashMoved(_)
+            | EventPayload::ShiftClosed(_) => &[],
         }
     }
 }

@@ -12,6 +12,9 @@ pub mod catalog;
 pub mod channel;
 pub mod events;
 pub mod limits;
+pub mod money;
+pub mod shift;
+pub mod staff;
 pub mod sync;
 pub mod tax;
 

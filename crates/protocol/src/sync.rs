@@ -160,6 +160,8 @@ pub enum Change {
     StockLevel { version: u64, sku: String, location: String, on_hand: i64 },
     /// A channel: its status flow, pricing and edit policy.
     Channel { version: u64, channel: crate::channel::Channel },
+    /// A staff member (deactivation included), with the PIN's hash for offline sign-in.
+    Staff { version: u64, staff: crate::staff::StaffRecord },
     /// Where a one-of-a-kind item stands in the store, judged by the server from every
     /// terminal's orders: `sold_by` names the live order that sold it, `None` when available.
     UniqueItem {
@@ -204,6 +206,7 @@ impl Change {
             Change::Product { version, .. }
             | Change::StockLevel { version, .. }
             | Change::Channel { version, .. }
+            | Change::Staff { version, .. }
             | Change::UniqueItem { version, .. } => *version,
         }
     }
@@ -211,7 +214,7 @@ impl Change {
     /// The log this change is kept in (its version counts in that log's cursor).
     pub fn scope(&self) -> LogScope {
         match self {
-            Change::Product { .. } | Change::Channel { .. } => LogScope::Chain,
+            Change::Product { .. } | Change::Channel { .. } | Change::Staff { .. } => LogScope::Chain,
             Change::StockLevel { .. } | Change::UniqueItem { .. } => LogScope::Store,
         }
     }
