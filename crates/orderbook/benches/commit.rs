@@ -68,6 +68,8 @@ fn new_book(dir: &Path) -> Book {
     for s in SKUS {
         book.adjust_stock(s, 1_000_000, StockReason::Receiving, "bench").expect("stock");
     }
+    // Sales are taken in an open shift.
+    book.open_shift(0).expect("open shift");
     book
 }
 
@@ -122,15 +124,18 @@ CREATE TABLE orders (
     order_ref TEXT PRIMARY KEY, ref_seq INTEGER NOT NULL UNIQUE, session_key TEXT NOT NULL UNIQUE,
     idempotency_key TEXT NOT NULL UNIQUE, channel TEXT NOT NULL, status TEXT NOT NULL, currency TEXT NOT NULL,
     subtotal_q INTEGER NOT NULL, discount_q INTEGER NOT NULL, total_q INTEGER NOT NULL, item_count INTEGER NOT NULL,
-    handle TEXT, note TEXT, business_date TEXT NOT NULL, committed_at TEXT NOT NULL, order_id TEXT
+    handle TEXT, note TEXT, business_date TEXT NOT NULL, committed_at TEXT NOT NULL, order_id TEXT,
+    tax_mode TEXT, tax_q INTEGER NOT NULL DEFAULT 0, shift_id TEXT, staff_id TEXT, actor TEXT
 ) STRICT;
 CREATE INDEX orders_status ON orders(status);
 CREATE UNIQUE INDEX orders_order_id ON orders(order_id);
+CREATE INDEX orders_shift ON orders(shift_id, committed_at, order_ref, status, total_q, discount_q, tax_q, tax_mode)
+    WHERE shift_id IS NOT NULL;
 CREATE TABLE order_lines (
     order_ref TEXT NOT NULL REFERENCES orders(order_ref), line_no INTEGER NOT NULL, sku TEXT NOT NULL,
     name TEXT NOT NULL, unit_price_q INTEGER NOT NULL, qty INTEGER NOT NULL, discount_q INTEGER NOT NULL,
     total_q INTEGER NOT NULL, is_unique INTEGER NOT NULL, product_active INTEGER NOT NULL, item_status TEXT,
-    PRIMARY KEY (order_ref, line_no)
+    category TEXT, PRIMARY KEY (order_ref, line_no)
 ) STRICT;
 CREATE TABLE order_events (
     id INTEGER PRIMARY KEY, order_ref TEXT NOT NULL REFERENCES orders(order_ref), kind TEXT NOT NULL,
@@ -192,8 +197,9 @@ impl RawSide {
         tx.prepare_cached(
             "INSERT INTO orders(order_ref, ref_seq, session_key, idempotency_key, channel, status, currency,
                                 subtotal_q, discount_q, total_q, item_count, handle, note, business_date, committed_at,
-                                order_id)
-             VALUES (?1, ?2, ?3, ?4, 'pos', 'new', 'BRL', 2500, 0, 2500, 5, NULL, NULL, '2025-01-01', ?5, ?6)",
+                                order_id, tax_mode, shift_id, staff_id, actor)
+             VALUES (?1, ?2, ?3, ?4, 'pos', 'new', 'BRL', 2500, 0, 2500, 5, NULL, NULL, '2025-01-01', ?5, ?6,
+                     'inclusive', '0190a8f0-0000-7000-8000-5b1f75000000', '0190a8f0-0000-7000-8000-57aff0000000', 'Cashier')",
         )
         .unwrap()
         .execute(params![
@@ -209,8 +215,8 @@ impl RawSide {
             let mut line = tx
                 .prepare_cached(
                     "INSERT INTO order_lines(order_ref, line_no, sku, name, unit_price_q, qty, discount_q, total_q,
-                                             is_unique, product_active)
-                     VALUES (?1, ?2, ?3, ?4, 500, 1, 0, 500, 0, 1)",
+                                             is_unique, product_active, category)
+                     VALUES (?1, ?2, ?3, ?4, 500, 1, 0, 500, 0, 1, 'Bench')",
                 )
                 .unwrap();
             let mut ledger = tx

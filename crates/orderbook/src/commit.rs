@@ -1,8 +1,11 @@
 //! Commit: an open session becomes an immutable order, in one transaction.
 //!
-//! The transaction writes the order and its line snapshots, totals, the stock deltas, the
-//! first event and the outbox row. The idempotency key makes a retried commit return the
-//! order it made the first time, after a crash and restart too.
+//! The transaction writes the order and its line snapshots (with each product's category as
+//! sold), totals, the stock deltas, the first event and the outbox row. The idempotency key
+//! makes a retried commit return the order it made the first time, after a crash and restart
+//! too (shift or not). A new order needs the open shift (`no_open_shift`) and carries its
+//! `shift_id`, the staff member acting (`staff_id`, `actor`) and, when a discount above
+//! `max_discount_pct` was approved by a manager's PIN, `approved_by` (see `staff::permit`).
 
 use chrono::{Local, Utc};
 use rusqlite::{Connection, OptionalExtension};
@@ -13,7 +16,9 @@ use uuid::Uuid;
 use crate::clock::fmt_time;
 use crate::error::{err, ErrorCode, Result};
 use crate::session::{self, Severity};
-use crate::{bounds, catalog, channel, db, outbox, stock, tax, Book};
+use crate::staff::{self, permit};
+use crate::{bounds, channel, db, outbox, shift, stock, tax, Book};
+use tillbook_protocol::staff::Permission;
 
 /// Options of a commit beyond the session and the key.
 #[derive(Debug, Clone, Default)]
@@ -21,7 +26,8 @@ pub struct CommitOptions {
     /// The revision the caller's last check saw; a later change makes the commit fail with
     /// `stale_check`.
     pub checked_revision: Option<i64>,
-    /// Who committed (recorded on the first event); `till` when absent.
+    /// Kept for compatibility and only checked for length: the order records the staff member
+    /// acting ([`crate::staff`]), never a name given here.
     pub actor: Option<String>,
 }
 
@@ -64,9 +70,25 @@ fn existing(conn: &Connection, idempotency_key: &str) -> Result<Option<Existing>
         .optional()?)
 }
 
+/// What a line snapshots of its product now: one of a kind, active, category.
+fn product_now(conn: &Connection, sku: &str) -> Result<(bool, bool, Option<String>)> {
+    Ok(conn
+        .prepare_cached("SELECT is_unique, active, category FROM products WHERE sku = ?1")?
+        .query_row([sku], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?
+        .unwrap_or((false, false, None)))
+}
+
 impl Book {
-    /// Commits a session with an idempotency key.
+    /// Commits a session with an idempotency key, in the open shift, as the staff member acting.
+    ///
+    /// Errors: those of the module's doc, `no_open_shift`, and for an order discount above
+    /// `max_discount_pct` that nobody allowed: `permission_denied`, `invalid_pin`, `pin_locked`.
     pub fn commit(&mut self, key: &str, idempotency_key: &str, options: CommitOptions) -> Result<CommitOutcome> {
+        self.gated(|book| book.commit_once(key, idempotency_key, &options))
+    }
+
+    fn commit_once(&mut self, key: &str, idempotency_key: &str, options: &CommitOptions) -> Result<CommitOutcome> {
         if idempotency_key.trim().is_empty() || idempotency_key.len() > 200 || idempotency_key.contains('\0') {
             return err(ErrorCode::InvalidArgument, "the idempotency key must be 1-200 characters, without NUL");
         }
@@ -87,6 +109,8 @@ impl Book {
             let Existing { order_id, order_ref, total_q, currency, .. } = e;
             return Ok(CommitOutcome { order_id, order_ref, replayed: true, total_q, currency, outbox_seq: None });
         }
+        let shift_id = shift::require_open(&tx, "a sale")?;
+        let who = staff::who(&tx)?;
 
         let row = session::load_row(&tx, key)?;
         if row.state != "open" {
@@ -123,6 +147,24 @@ impl Book {
             return err(ErrorCode::BlockingIssues, text.join("; "));
         }
         let (subtotal_q, _, items) = session::totals(&lines, row.discount_q)?;
+        // A large discount: allowed by the role acting, by whoever allowed it when it was set
+        // (if the basket has not changed since), or by an approval PIN now.
+        let approved_by = if permit::large_discount(subtotal_q, row.discount_q, s.max_discount_bp)
+            && !permit::has(&tx, who.role, Permission::LargeDiscount)?
+        {
+            let earlier = row
+                .discount_approved_by
+                .as_deref()
+                .filter(|_| row.discount_approved_rev == Some(row.revision))
+                .and_then(|a| Uuid::parse_str(a).ok())
+                .filter(|a| *a != who.staff_id);
+            match earlier {
+                Some(a) => Some(a),
+                None => permit::authorize(&tx, &who, Permission::LargeDiscount, self.approval_pin.as_deref(), now)?,
+            }
+        } else {
+            None
+        };
         let line_totals = lines.iter().map(|l| Ok((l.sku.as_str(), l.total_q()?))).collect::<Result<Vec<_>>>()?;
         let (taxed, rates) = tax::of_lines(&tx, &s, line_totals, row.discount_q)?;
         let total_q = taxed.total_q;
@@ -133,20 +175,21 @@ impl Book {
         let business_date = now.with_timezone(&Local).date_naive();
         let order_ref = format!("{}{}-{}-{:04}", s.order_prefix, business_date.format("%Y%m%d"), s.terminal_code, ref_seq);
         let seq = outbox::next_seq(&tx)?;
-        let actor = options.actor.clone().unwrap_or_else(|| "till".to_string());
         let order_id = Uuid::now_v7();
+        let (staff_text, approved_text) = (who.staff_id.to_string(), approved_by.map(|a| a.to_string()));
 
         tx.prepare_cached(
             "INSERT INTO orders(order_ref, ref_seq, session_key, idempotency_key, channel, status, currency,
                                 subtotal_q, discount_q, total_q, item_count, handle, note, business_date, committed_at,
-                                order_id, tax_mode, tax_q, pay_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                                order_id, tax_mode, tax_q, pay_by, shift_id, staff_id, actor, approved_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
         )?
         .execute(rusqlite::params![
                 order_ref, ref_seq, key, idempotency_key, ch.code, ch.flow.initial, s.currency,
                 subtotal_q, row.discount_q, total_q, items, row.handle, row.note,
                 business_date.to_string(), fmt_time(now), order_id.to_string(),
-                s.tax_mode.as_str(), taxed.tax_q, fmt_time(pay_by)
+                s.tax_mode.as_str(), taxed.tax_q, fmt_time(pay_by), shift_id.to_string(), staff_text, who.name,
+                approved_text
         ])?;
         let mut insert_tax = tx.prepare_cached(
             "INSERT INTO order_taxes(order_ref, rate_bp, base_q, tax_q, gross_q) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -159,17 +202,17 @@ impl Book {
         let mut deltas = Vec::with_capacity(lines.len());
         let mut insert_line = tx.prepare_cached(
             "INSERT INTO order_lines(order_ref, line_no, sku, name, unit_price_q, qty, discount_q, total_q,
-                                     is_unique, product_active, tax_rate_bp, order_discount_q, tax_q)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                     is_unique, product_active, tax_rate_bp, order_discount_q, tax_q, category)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )?;
         for (i, l) in lines.iter().enumerate() {
-            let (unique, active) = catalog::flags(&tx, &l.sku)?;
+            let (unique, active, category) = product_now(&tx, &l.sku)?;
             let line_no = i as u32 + 1;
             let total = l.total_q()?;
             let (line_tax, rate) = (taxed.lines[i], rates[i]);
             insert_line.execute(rusqlite::params![
                 order_ref, line_no, l.sku, l.name, l.unit_price_q, l.qty, l.discount_q, total, unique, active,
-                rate, line_tax.order_discount_q, line_tax.tax_q
+                rate, line_tax.order_discount_q, line_tax.tax_q, category
             ])?;
             if unique {
                 tx.prepare_cached("UPDATE products SET sold_by = ?2 WHERE sku = ?1")?.execute([&l.sku, &order_ref])?;
@@ -197,14 +240,15 @@ impl Book {
                 tax_rate_bp: rate,
                 order_discount_q: line_tax.order_discount_q,
                 tax_q: line_tax.tax_q,
+                category,
             });
         }
         drop(insert_line);
         tx.prepare_cached(
-            "INSERT INTO order_events(order_ref, kind, to_status, actor, at, outbox_seq)
-             VALUES (?1, 'created', ?2, ?3, ?4, ?5)",
+            "INSERT INTO order_events(order_ref, kind, to_status, actor, at, outbox_seq, staff_id, approved_by)
+             VALUES (?1, 'created', ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
-        .execute(rusqlite::params![order_ref, ch.flow.initial, actor, fmt_time(now), seq])?;
+        .execute(rusqlite::params![order_ref, ch.flow.initial, who.name, fmt_time(now), seq, staff_text, approved_text])?;
         let payload = EventPayload::OrderCommitted(events::OrderCommitted {
             order_id,
             order_ref: order_ref.clone(),
@@ -222,6 +266,10 @@ impl Book {
             tax_mode: Some(s.tax_mode),
             tax_q: taxed.tax_q,
             taxes: taxed.taxes,
+            actor: Some(who.name.clone()),
+            staff_id: Some(who.staff_id),
+            approved_by,
+            shift_id: Some(shift_id),
         });
         outbox::insert(&tx, seq, &payload, Some(&order_ref), now)?;
         stock::release_holds(&tx, key)?;

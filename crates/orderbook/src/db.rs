@@ -17,12 +17,13 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0003_identity.sql")),
         M::up(include_str!("migrations/0004_reserved.sql")),
         M::up(include_str!("migrations/0005_payments.sql")),
+        M::up(include_str!("migrations/0006_staff_shifts.sql")),
     ])
 }
 
 /// The schema version this build writes.
 pub fn schema_version() -> usize {
-    5
+    6
 }
 
 fn apply_pragmas(conn: &Connection) -> Result<()> {
@@ -99,7 +100,8 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     migrations()
         .to_latest(conn)
         .map_err(|e| Error::new(ErrorCode::Storage, format!("migration failed: {e}")))?;
-    backfill_order_ids(conn)
+    backfill_order_ids(conn)?;
+    crate::staff::ensure_default_cashier(conn)
 }
 
 /// Gives every order written before schema 3 its `order_id`, and puts it in the payloads of
@@ -226,10 +228,34 @@ mod tests {
         assert_eq!(cursor, None);
     }
 
+    /// A schema-5 book keeps its orders; they belong to no shift, and the book gets its default
+    /// cashier.
+    #[test]
+    fn schema_5_books_keep_their_data_and_get_a_default_cashier() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrations().to_version(&mut conn, 5).unwrap();
+        conn.execute(
+            "INSERT INTO orders(order_ref, ref_seq, session_key, idempotency_key, channel, status, currency,
+                 subtotal_q, discount_q, total_q, item_count, business_date, committed_at, order_id)
+             VALUES ('ORD-1', 1, 's', 'k', 'pos', 'new', 'BRL', 750, 0, 750, 1, '2026-01-01', 'x', 'id-1')",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let row: (i64, Option<String>, Option<String>) =
+            conn.query_row("SELECT total_q, shift_id, staff_id FROM orders", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
+        assert_eq!(row, (750, None, None));
+        let who = crate::staff::who(&conn).unwrap();
+        assert_eq!((who.name.as_str(), who.role), ("Cashier", tillbook_protocol::staff::Role::Cashier));
+        migrate(&mut conn).unwrap();
+        let n: i64 = conn.query_row("SELECT COUNT(*) FROM staff", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 1, "one default cashier, however often the book opens");
+    }
+
     #[test]
     fn migrations_are_valid() {
         migrations().validate().unwrap();
-        assert_eq!(schema_version(), 5);
-        assert_eq!(migrations().pending_migrations(&Connection::open_in_memory().unwrap()).unwrap(), 5);
+        assert_eq!(schema_version(), 6);
+        assert_eq!(migrations().pending_migrations(&Connection::open_in_memory().unwrap()).unwrap(), 6);
     }
 }

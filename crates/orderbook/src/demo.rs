@@ -1,4 +1,9 @@
-//! Demo data: the café catalog, its stock, and one order in each status of the in-store flow.
+//! Demo data: the café catalog, its stock, a manager, an open shift and one order in each status
+//! of the in-store flow.
+//!
+//! Besides the default cashier (who rings everything up: nobody is signed in) the café has a
+//! local manager, "Manager", PIN `1234`, for the actions that need a manager's approval. A shift
+//! is open with a float of [`DEMO_FLOAT_Q`], and the demo orders are sold in it.
 //!
 //! The café offers pix and vouchers besides cash and card, and its prices include tax. The
 //! orders past `new` were paid at the counter before they moved on (cash with change, a test
@@ -14,13 +19,17 @@ use crate::catalog::ProductRecord;
 use crate::commit::CommitOptions;
 use crate::error::Result;
 use crate::payment::{PayOptions, Tender};
+use crate::staff::{self, DEMO_MANAGER, DEMO_MANAGER_PIN};
 use crate::{db, settings, stock, Book};
+use tillbook_protocol::staff::Role;
 
 /// The test card every demo card payment uses (the test gateway approves it).
 const DEMO_CARD: &str = "4242424242424242";
 
 /// Opening stock of every demo product.
 pub const DEMO_STOCK: i64 = 100;
+/// The demo shift's cash float (R$ 200,00).
+pub const DEMO_FLOAT_Q: i64 = 20_000;
 
 impl Book {
     pub(crate) fn load_demo(&mut self) -> Result<()> {
@@ -32,6 +41,9 @@ impl Book {
             // Brazil-style: prices include tax; coffee and bakery carry their own rates.
             settings::set(&tx, "tax_rate", "12")?;
             settings::set(&tx, "category_tax", "Coffee=18,Bakery=7")?;
+            settings::set(&tx, "shop_address", "Rua das Flores, 123|São Paulo - SP")?;
+            settings::set(&tx, "receipt_footer", "Obrigado pela preferência!")?;
+            staff::add_local(&tx, DEMO_MANAGER, Role::Manager, DEMO_MANAGER_PIN)?;
             tx.commit()?;
         }
         self.settings = settings::read(&self.conn)?;
@@ -60,6 +72,7 @@ impl Book {
             stock::record(&tx, opening)?;
         }
         tx.commit()?;
+        self.open_shift(DEMO_FLOAT_Q)?;
 
         // Each demo order: its lines, how it was paid, then the moves that bring it to its status.
         type Basket<'a> = (&'a [(&'a str, i64)], Vec<Tender>, &'a [&'a str]);
@@ -93,7 +106,7 @@ impl Book {
                 tx.commit()?;
             }
             if !tenders.is_empty() {
-                let paid = self.pay(&out.order_ref, tenders, PayOptions { actor: "demo".into(), shift_id: None })?;
+                let paid = self.pay(&out.order_ref, tenders, PayOptions::default())?;
                 debug_assert!(paid.declined.is_none() && paid.amount_due_q == 0);
             }
             for to in moves.iter() {

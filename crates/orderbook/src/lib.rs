@@ -2,7 +2,12 @@
 //!
 //! A [`Book`] owns one connection to the terminal's book file. Every method that changes the
 //! book runs in exactly one IMMEDIATE transaction: it either happens whole, together with its
-//! outbox rows, or not at all. The crate does no async, no HTTP and knows nothing of Tauri.
+//! outbox rows, or not at all (the one exception: a wrong PIN is recorded in a transaction of
+//! its own, so the lockout counts it). The crate does no async, no HTTP and knows nothing of
+//! Tauri.
+//!
+//! Every change is made by a staff member ([`staff`]: the one signed in, or the default
+//! cashier) and sales, payments and refunds belong to the open cash-drawer [`shift`].
 
 mod bounds;
 pub mod catalog;
@@ -21,6 +26,8 @@ mod pull;
 mod push;
 pub mod session;
 mod settings;
+pub mod shift;
+pub mod staff;
 pub mod stock;
 pub mod sync;
 mod tax;
@@ -43,10 +50,17 @@ pub use payment::{
     RefundLineView, RefundOutcome, RefundRequest, RefundTenderView, RefundView, Tender, TestGateway,
 };
 pub use session::{Issue, LineView, SessionSummary, SessionView, Severity};
-pub use settings::{Fee, InitOptions, Settings, DEFAULT_PAYMENT_WINDOW_MINS, DEFAULT_RETENTION_DAYS, SETTABLE};
+pub use settings::{
+    Fee, InitOptions, Settings, DEFAULT_CLOSE_DIFFERENCE_Q, DEFAULT_MAX_DISCOUNT_BP, DEFAULT_PAYMENT_WINDOW_MINS,
+    DEFAULT_RETENTION_DAYS, SETTABLE,
+};
+pub use shift::{ShiftClose, ShiftView};
+pub use staff::StaffView;
 pub use stock::{StockLevel, UniqueState};
 pub use sync::{Enrollment, PushAck, SyncStatus};
 pub use tillbook_protocol::events::StockReason;
+pub use tillbook_protocol::shift::{CashMoveKind, CashMovementFigure, SalesFigure, ShiftFigures, TenderFigure};
+pub use tillbook_protocol::staff::{Permission, Role};
 
 /// The file name of the book inside a data directory.
 pub const BOOK_FILE: &str = "book.sqlite";
@@ -59,6 +73,8 @@ pub struct Book {
     path: PathBuf,
     /// Where cards are authorized, captured and refunded ([`TestGateway`] unless replaced).
     backend: Box<dyn PaymentBackend + Send>,
+    /// A manager's PIN offered for the next actions ([`Book::set_approval_pin`]).
+    approval_pin: Option<String>,
 }
 
 /// Removes a book file and its WAL and shared-memory companions.
@@ -77,7 +93,9 @@ impl std::fmt::Debug for Book {
 }
 
 impl Book {
-    /// Creates a new book at `path` (a file; see [`BOOK_FILE`]).
+    /// Creates a new book at `path` (a file; see [`BOOK_FILE`]), with its default cashier
+    /// ([`staff`]). A demo book also gets the demo manager, the café's catalog and stock, an
+    /// open shift and its orders (see `demo.rs`).
     pub fn init(path: &Path, options: InitOptions) -> Result<Book> {
         let mut conn = db::create(path)?;
         let clock = Clock::system();
@@ -94,7 +112,7 @@ impl Book {
             return Err(e);
         }
         let settings = settings::read(&conn)?;
-        let mut book = Book { conn, clock, settings, path: path.to_path_buf(), backend: Box::new(TestGateway::new()) };
+        let mut book = Book::from_parts(conn, clock, settings, path);
         if options.demo {
             if let Err(e) = book.load_demo() {
                 // A half-loaded demo is no book: leave nothing behind.
@@ -110,7 +128,11 @@ impl Book {
     pub fn open(path: &Path) -> Result<Book> {
         let conn = db::open(path)?;
         let settings = settings::read(&conn)?;
-        Ok(Book { conn, clock: Clock::system(), settings, path: path.to_path_buf(), backend: Box::new(TestGateway::new()) })
+        Ok(Book::from_parts(conn, Clock::system(), settings, path))
+    }
+
+    fn from_parts(conn: Connection, clock: Clock, settings: Settings, path: &Path) -> Book {
+        Book { conn, clock, settings, path: path.to_path_buf(), backend: Box::new(TestGateway::new()), approval_pin: None }
     }
 
     /// Replaces the clock (tests move time forward with a manual one).

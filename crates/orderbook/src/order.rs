@@ -13,7 +13,9 @@ use crate::clock::{fmt_time, parse_time};
 use crate::error::{err, Error, ErrorCode, Result};
 use crate::outbox::{self, SyncState};
 use crate::payment::{self, PaymentStatus, PaymentView, RefundView};
+use crate::staff::{self, permit, Who};
 use crate::{bounds, db, stock, Book};
+use tillbook_protocol::staff::Permission;
 
 /// Kitchen statuses an order line can carry.
 pub const ITEM_STATUSES: [&str; 4] = ["processing", "ready", "delivered", "cancelled"];
@@ -62,6 +64,8 @@ pub struct OrderLineView {
     pub tax_q: i64,
     /// Units of the line refunded since.
     pub refunded_qty: i64,
+    /// The product's category when sold.
+    pub category: Option<String>,
 }
 
 /// One entry of an order's audit log.
@@ -71,9 +75,14 @@ pub struct OrderEvent {
     pub line_no: Option<i64>,
     pub from: Option<String>,
     pub to: String,
+    /// The staff member's name, or `system`.
     pub actor: String,
     pub reason: Option<String>,
     pub at: DateTime<Utc>,
+    /// The staff member who did it (`None` for the system and events from before staff).
+    pub staff_id: Option<Uuid>,
+    /// The manager whose PIN allowed it.
+    pub approved_by: Option<Uuid>,
 }
 
 /// A whole order.
@@ -116,13 +125,34 @@ pub struct OrderView {
     /// Every payment attempt, approved or declined, in order.
     pub payments: Vec<PaymentView>,
     pub refunds: Vec<RefundView>,
+    /// The shift it was sold in (`None` for orders from before shifts).
+    pub shift_id: Option<Uuid>,
+    /// Who sold it: the staff member's id and name (the receipt's cashier).
+    pub staff_id: Option<Uuid>,
+    pub cashier: Option<String>,
+    /// The manager whose PIN allowed its discount.
+    pub approved_by: Option<Uuid>,
 }
 
 const SUMMARY: &str =
     "order_ref, status, channel, total_q, currency, item_count, handle, committed_at, order_id, paid_q, refunded_q";
 
 fn uuid_of(text: Option<String>) -> Uuid {
-    text.and_then(|t| Uuid::parse_str(&t).ok()).unwrap_or_default()
+    uuid_opt(text).unwrap_or_default()
+}
+
+fn uuid_opt(text: Option<String>) -> Option<Uuid> {
+    text.and_then(|t| Uuid::parse_str(&t).ok())
+}
+
+/// `approved_by` of a move to `to`: cancelling an order with approved payments needs
+/// `cancel_paid` (or a manager's approval PIN).
+fn cancel_approval(conn: &Connection, who: &Who, order_ref: &str, to: &str, flow: &Flow, pin: Option<&str>, now: DateTime<Utc>) -> Result<Option<Uuid>> {
+    let paid: i64 = conn.query_row("SELECT paid_q FROM orders WHERE order_ref = ?1", [order_ref], |r| r.get(0))?;
+    if to != flow.cancelled || paid == 0 {
+        return Ok(None);
+    }
+    permit::authorize(conn, who, Permission::CancelPaid, pin, now)
 }
 
 fn summary(conn: &Connection, r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderSummary> {
@@ -161,7 +191,7 @@ fn status_of(conn: &Connection, order_ref: &str) -> Result<(String, String, Uuid
 fn lines(conn: &Connection, order_ref: &str) -> Result<Vec<OrderLineView>> {
     let mut stmt = conn.prepare_cached(
         "SELECT line_no, sku, name, unit_price_q, qty, discount_q, total_q, is_unique, product_active, item_status,
-                tax_rate_bp, order_discount_q, tax_q, refunded_qty
+                tax_rate_bp, order_discount_q, tax_q, refunded_qty, category
          FROM order_lines WHERE order_ref = ?1 ORDER BY line_no",
     )?;
     let rows = stmt.query_map([order_ref], |r| {
@@ -180,6 +210,7 @@ fn lines(conn: &Connection, order_ref: &str) -> Result<Vec<OrderLineView>> {
             order_discount_q: r.get(11)?,
             tax_q: r.get(12)?,
             refunded_qty: r.get(13)?,
+            category: r.get(14)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -220,14 +251,18 @@ pub(crate) struct StatusMove<'a> {
     pub order_ref: &'a str,
     pub from: &'a str,
     pub to: &'a str,
+    /// The staff member's name, or `system`.
     pub actor: &'a str,
     pub reason: Option<&'a str>,
+    /// The staff member who did it; `None` for the system.
+    pub staff_id: Option<Uuid>,
+    pub approved_by: Option<Uuid>,
 }
 
 /// Moves an order's status in the caller's transaction: the event, the stock a cancel gives
 /// back, and the outbox row.
 pub(crate) fn move_status(conn: &Connection, m: StatusMove<'_>, flow: &Flow, location: &str, now: DateTime<Utc>) -> Result<()> {
-    let StatusMove { order_id, order_ref, from, to, actor, reason } = m;
+    let StatusMove { order_id, order_ref, from, to, actor, reason, staff_id, approved_by } = m;
     let seq = outbox::next_seq(conn)?;
     let deltas = if to == flow.cancelled {
         let open: Vec<OrderLineView> = lines(conn, order_ref)?
@@ -238,11 +273,27 @@ pub(crate) fn move_status(conn: &Connection, m: StatusMove<'_>, flow: &Flow, loc
     } else {
         Vec::new()
     };
+    // The shift open now: a cancellation counts in that shift's figures only.
+    let shift_id: Option<String> =
+        conn.query_row("SELECT shift_id FROM shifts WHERE status = 'open'", [], |r| r.get(0)).optional()?;
     conn.execute("UPDATE orders SET status = ?2 WHERE order_ref = ?1", [order_ref, to])?;
+    if to == flow.cancelled {
+        conn.execute("UPDATE orders SET cancelled_shift_id = ?2 WHERE order_ref = ?1", rusqlite::params![order_ref, shift_id])?;
+    }
     conn.execute(
-        "INSERT INTO order_events(order_ref, kind, from_status, to_status, actor, reason, at, outbox_seq)
-         VALUES (?1, 'status_changed', ?2, ?3, ?4, ?5, ?6, ?7)",
-        rusqlite::params![order_ref, from, to, actor, reason, fmt_time(now), seq],
+        "INSERT INTO order_events(order_ref, kind, from_status, to_status, actor, reason, at, outbox_seq, staff_id, approved_by)
+         VALUES (?1, 'status_changed', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        rusqlite::params![
+            order_ref,
+            from,
+            to,
+            actor,
+            reason,
+            fmt_time(now),
+            seq,
+            staff_id.map(|s| s.to_string()),
+            approved_by.map(|a| a.to_string())
+        ],
     )?;
     let payload = EventPayload::OrderStatusChanged(events::OrderStatusChanged {
         order_id,
@@ -253,6 +304,9 @@ pub(crate) fn move_status(conn: &Connection, m: StatusMove<'_>, flow: &Flow, loc
         at: now,
         reason: reason.map(str::to_string),
         stock_deltas: deltas,
+        staff_id,
+        approved_by,
+        shift_id: shift_id.as_deref().and_then(|s| Uuid::parse_str(s).ok()),
     });
     outbox::insert(conn, seq, &payload, Some(order_ref), now)?;
     Ok(())
@@ -275,7 +329,7 @@ impl Book {
             .query_row(
                 "SELECT order_ref, status, channel, currency, subtotal_q, discount_q, total_q, item_count,
                         handle, note, session_key, business_date, committed_at, order_id,
-                        tax_mode, tax_q, paid_q, refunded_q, pay_by
+                        tax_mode, tax_q, paid_q, refunded_q, pay_by, shift_id, staff_id, actor, approved_by
                  FROM orders WHERE order_ref = ?1",
                 [order_ref],
                 |r| {
@@ -313,6 +367,10 @@ impl Book {
                         pay_by: pay_by.as_deref().map(parse_time),
                         payments: Vec::new(),
                         refunds: Vec::new(),
+                        shift_id: uuid_opt(r.get(19)?),
+                        staff_id: uuid_opt(r.get(20)?),
+                        cashier: r.get(21)?,
+                        approved_by: uuid_opt(r.get(22)?),
                     })
                 },
             )
@@ -322,7 +380,7 @@ impl Book {
         };
         view.lines = lines(&self.conn, order_ref)?;
         let mut stmt = self.conn.prepare_cached(
-            "SELECT kind, line_no, from_status, to_status, actor, reason, at FROM order_events
+            "SELECT kind, line_no, from_status, to_status, actor, reason, at, staff_id, approved_by FROM order_events
              WHERE order_ref = ?1 ORDER BY id",
         )?;
         view.events = stmt
@@ -336,6 +394,8 @@ impl Book {
                     actor: r.get(4)?,
                     reason: r.get(5)?,
                     at: parse_time(&at),
+                    staff_id: uuid_opt(r.get(7)?),
+                    approved_by: uuid_opt(r.get(8)?),
                 })
             })?
             .collect::<Result<_, _>>()?;
@@ -352,8 +412,14 @@ impl Book {
         Ok(view)
     }
 
-    /// Moves an order to `to` along its channel's flow.
+    /// Moves an order to `to` along its channel's flow, as the staff member acting (`actor` is
+    /// kept for compatibility and only checked for length). Cancelling an order with approved
+    /// payments needs `cancel_paid` (`permission_denied`, `invalid_pin`, `pin_locked`).
     pub fn transition(&mut self, order_ref: &str, to: &str, actor: &str, reason: Option<&str>) -> Result<OrderView> {
+        self.gated(|book| book.transition_once(order_ref, to, actor, reason))
+    }
+
+    fn transition_once(&mut self, order_ref: &str, to: &str, actor: &str, reason: Option<&str>) -> Result<OrderView> {
         bounds::text("actor", actor, bounds::MAX_CODE, false)?;
         bounds::text("status", to, bounds::MAX_CODE, false)?;
         if let Some(r) = reason {
@@ -373,7 +439,10 @@ impl Book {
             };
             return err(ErrorCode::InvalidTransition, why);
         }
-        let m = StatusMove { order_id, order_ref, from: &from, to, actor, reason };
+        let who = staff::who(&tx)?;
+        let approved_by = cancel_approval(&tx, &who, order_ref, to, &flow, self.approval_pin.as_deref(), now)?;
+        let staff_id = Some(who.staff_id);
+        let m = StatusMove { order_id, order_ref, from: &from, to, actor: &who.name, reason, staff_id, approved_by };
         move_status(&tx, m, &flow, &location, now)?;
         tx.commit()?;
         self.order(order_ref)
@@ -386,9 +455,15 @@ impl Book {
         self.transition(order_ref, &cancelled, actor, reason)
     }
 
-    /// Sets a line's kitchen status. A cancelled item gives its stock back; when every item is
-    /// final the order completes (or, if every item was cancelled, is cancelled) by itself.
+    /// Sets a line's kitchen status, as the staff member acting (`actor` is kept for
+    /// compatibility and only checked for length). A cancelled item gives its stock back; when
+    /// every item is final the order completes (or, if every item was cancelled, is cancelled:
+    /// for a paid order that needs `cancel_paid`) by itself, a move by `system`.
     pub fn set_item_status(&mut self, order_ref: &str, line_no: i64, status: &str, actor: &str) -> Result<OrderView> {
+        self.gated(|book| book.set_item_status_once(order_ref, line_no, status, actor))
+    }
+
+    fn set_item_status_once(&mut self, order_ref: &str, line_no: i64, status: &str, actor: &str) -> Result<OrderView> {
         bounds::text("actor", actor, bounds::MAX_CODE, false)?;
         if !ITEM_STATUSES.contains(&status) {
             return err(ErrorCode::InvalidTransition, format!("item status {status:?} is not one of {}", ITEM_STATUSES.join(", ")));
@@ -413,6 +488,7 @@ impl Book {
         if from.as_deref() == Some(status) {
             return err(ErrorCode::InvalidTransition, format!("line {line_no} is already {status}"));
         }
+        let who = staff::who(&tx)?;
         let seq = outbox::next_seq(&tx)?;
         let deltas = if status == "cancelled" {
             return_stock(&tx, order_ref, std::slice::from_ref(line), &location, now, seq)?
@@ -424,9 +500,9 @@ impl Book {
             rusqlite::params![order_ref, line_no, status],
         )?;
         tx.execute(
-            "INSERT INTO order_events(order_ref, kind, line_no, from_status, to_status, actor, at, outbox_seq)
-             VALUES (?1, 'item_status_changed', ?2, ?3, ?4, ?5, ?6, ?7)",
-            rusqlite::params![order_ref, line_no, from, status, actor, fmt_time(now), seq],
+            "INSERT INTO order_events(order_ref, kind, line_no, from_status, to_status, actor, at, outbox_seq, staff_id)
+             VALUES (?1, 'item_status_changed', ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            rusqlite::params![order_ref, line_no, from, status, who.name, fmt_time(now), seq, who.staff_id.to_string()],
         )?;
         let payload = EventPayload::OrderItemStatusChanged(events::OrderItemStatusChanged {
             order_id,
@@ -434,9 +510,10 @@ impl Book {
             line_no: line_no as u32,
             from,
             to: status.to_string(),
-            actor: actor.to_string(),
+            actor: who.name.clone(),
             at: now,
             stock_deltas: deltas,
+            staff_id: Some(who.staff_id),
         });
         outbox::insert(&tx, seq, &payload, Some(order_ref), now)?;
         let after = lines(&tx, order_ref)?;
@@ -444,8 +521,9 @@ impl Book {
         if after.iter().all(final_) {
             let all_cancelled = after.iter().all(|l| l.item_status.as_deref() == Some("cancelled"));
             let to = if all_cancelled { &flow.cancelled } else { &flow.completed };
-            let reason = "every item is final";
-            let m = StatusMove { order_id, order_ref, from: &order_status, to, actor: "system", reason: Some(reason) };
+            let reason = Some("every item is final");
+            let approved_by = cancel_approval(&tx, &who, order_ref, to, &flow, self.approval_pin.as_deref(), now)?;
+            let m = StatusMove { order_id, order_ref, from: &order_status, to, actor: "system", reason, staff_id: None, approved_by };
             move_status(&tx, m, &flow, &location, now)?;
         }
         tx.commit()?;
@@ -468,7 +546,7 @@ mod tests {
         assert_eq!(k.book.orders(None, 10).unwrap()[0].order_id, v.order_id);
         let json = serde_json::to_value(&v).unwrap();
         assert_eq!(json["order_id"], v.order_id.to_string());
-        let rows = k.book.outbox(0, 10).unwrap();
+        let rows: Vec<_> = k.book.outbox(0, 10).unwrap().into_iter().filter(|r| r.order_ref.is_some()).collect();
         assert_eq!(rows.len(), 3);
         for row in rows {
             assert_eq!(row.payload["order_id"], v.order_id.to_string(), "{}", row.kind);

@@ -1,5 +1,5 @@
-//! Applying a pulled page: catalog, channels, the server's stock levels and where unique items
-//! stand, with the two change-log cursors, in one transaction.
+//! Applying a pulled page: catalog, channels, staff, the server's stock levels and where unique
+//! items stand, with the two change-log cursors, in one transaction.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +11,7 @@ use crate::clock::fmt_time;
 use crate::error::{err, Error, ErrorCode, Result};
 use crate::push::{prune, reconcile};
 use crate::sync::state;
-use crate::{catalog, channel, db, session, Book};
+use crate::{catalog, channel, db, session, staff, Book};
 
 /// The newest live order of this book that holds a unique item (not cancelled, its line not
 /// cancelled), if any.
@@ -123,6 +123,7 @@ impl Book {
                     )?;
                 }
                 Change::Channel { channel: ch, .. } => channel::upsert(&tx, ch)?,
+                Change::Staff { staff, .. } => staff::apply_pulled(&tx, staff, now)?,
                 Change::UniqueItem { sku, sold_by, reserved, .. } => {
                     uniques.push((sku, sold_by.as_ref(), reserved.as_ref()))
                 }

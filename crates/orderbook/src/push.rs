@@ -195,7 +195,8 @@ mod tests {
         let ack = k.book.ack_push(&answer(1, true)).unwrap();
         assert_eq!(ack.rewound, 2);
         let s = k.book.sync_status().unwrap();
-        assert_eq!((s.acked_seq, s.pending, s.halted), (1, 2, None));
+        // Local seqs: the kit's shift.opened is local seq 1, acknowledged before the test.
+        assert_eq!((s.acked_seq, s.pending, s.halted), (2, 2, None));
         assert_eq!(k.book.order(&refs[0]).unwrap().sync_state, SyncState::Applied);
         assert_eq!(k.book.order(&refs[2]).unwrap().sync_state, SyncState::Pending);
         let again = k.book.push_page(10).unwrap();
@@ -220,15 +221,16 @@ mod tests {
         let recent = k.sell("LATTE", 1);
         k.book.push_page(10).unwrap();
         k.book.ack_push(&answer(2, false)).unwrap();
-        assert_eq!(k.book.outbox(0, 10).unwrap().len(), 2, "nothing is older than a day yet");
+        // Local seqs: the kit's shift.opened is local seq 1, acknowledged at the start.
+        assert_eq!(k.book.outbox(0, 10).unwrap().len(), 3, "nothing is older than a day yet");
         k.time.advance(Duration::hours(2));
         k.book.apply_pull(&page(vec![], 2)).unwrap();
         let rows = k.book.outbox(0, 10).unwrap();
-        assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), [2], "only the row acknowledged a day ago went");
+        assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), [3], "only the rows acknowledged a day ago went");
         assert_eq!(k.book.order(&old).unwrap().sync_state, SyncState::Applied);
-        assert_eq!(k.book.outbox_summary().unwrap().last_seq, 2);
+        assert_eq!(k.book.outbox_summary().unwrap().last_seq, 3);
         let s = k.book.sync_status().unwrap();
-        assert_eq!((s.last_seq, s.pending, s.retention_days), (2, 0, 1));
+        assert_eq!((s.last_seq, s.pending, s.retention_days), (3, 0, 1));
         // The next row still gets seq 3: the counter, not the table, numbers the outbox.
         k.sell("LATTE", 1);
         assert_eq!(k.book.push_page(10).unwrap()[0].seq, 3);
@@ -266,7 +268,8 @@ mod tests {
         assert_eq!(k.book.sync_status().unwrap().pending, 1);
         let resp = k.enroll("T09");
         let s = k.book.sync_status().unwrap();
-        assert_eq!((s.halted, s.reenroll_required, s.seq_base, s.pending), (None, false, 1, 1));
+        // seq_base is local: the kit's shift.opened (local 1) and the acknowledged sale (local 2).
+        assert_eq!((s.halted, s.reenroll_required, s.seq_base, s.pending), (None, false, 2, 1));
         let events = k.book.push_page(10).unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].seq, 1, "wire seq 1 of the new identity");

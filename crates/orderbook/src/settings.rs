@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use rusqlite::Connection;
 use serde::Serialize;
 use tillbook_protocol::events::{CARD, CASH};
+use tillbook_protocol::staff::{Permission, Role};
 use tillbook_protocol::tax::{self, TaxMode};
 use uuid::Uuid;
 
@@ -69,6 +70,32 @@ pub struct Settings {
     pub tax_rate_bp: i64,
     /// Tax rates by product category, in basis points (a product's own rate comes first).
     pub category_tax: BTreeMap<String, i64>,
+    /// What a cashier may do without a manager's PIN (`cashier_permissions`).
+    pub cashier_permissions: Vec<Permission>,
+    /// What a manager may do (`manager_permissions`).
+    pub manager_permissions: Vec<Permission>,
+    /// An order discount above this share of the subtotal (basis points) needs `large_discount`
+    /// (`max_discount_pct`).
+    pub max_discount_bp: i64,
+    /// Closing a shift whose counted cash is off the expected by more than this (minor units)
+    /// needs `close_with_difference` (`close_difference_threshold`).
+    pub close_difference_threshold_q: i64,
+    /// The shop's address on receipts, one entry per printed line.
+    pub shop_address: Vec<String>,
+    /// The shop's tax id on receipts.
+    pub tax_id: Option<String>,
+    /// The text at the foot of every receipt.
+    pub receipt_footer: Option<String>,
+}
+
+impl Settings {
+    /// The permissions a role has here.
+    pub fn permissions(&self, role: Role) -> &[Permission] {
+        match role {
+            Role::Cashier => &self.cashier_permissions,
+            Role::Manager => &self.manager_permissions,
+        }
+    }
 }
 
 /// A payment provider's fee: `fixed_q + amount × bp / 10000`, rounded half-up.
@@ -89,9 +116,13 @@ impl Fee {
 pub const DEFAULT_RETENTION_DAYS: i64 = 30;
 /// Default of `payment_window_mins`.
 pub const DEFAULT_PAYMENT_WINDOW_MINS: i64 = 15;
+/// Default of `max_discount_pct`, in basis points (10 %).
+pub const DEFAULT_MAX_DISCOUNT_BP: i64 = 1000;
+/// Default of `close_difference_threshold`, in minor units.
+pub const DEFAULT_CLOSE_DIFFERENCE_Q: i64 = 500;
 
 /// The settings `tillbook settings set` may change, with what each takes.
-pub const SETTABLE: [(&str, &str); 11] = [
+pub const SETTABLE: [(&str, &str); 18] = [
     ("outbox_retention_days", "days acknowledged sync events are kept, 1-3650"),
     ("hold_ttl_secs", "seconds a basket holds stock, 1-604800"),
     ("payment_window_mins", "minutes an order may stay unpaid before it is cancelled, 1-10080"),
@@ -103,6 +134,13 @@ pub const SETTABLE: [(&str, &str); 11] = [
     ("tax_rate", "the store's default tax rate as a percentage, e.g. 18 or 7.6"),
     ("category_tax", "tax rates by category as Category=PERCENT, comma-separated, e.g. Bakery=7,Coffee=18 (empty: none)"),
     ("locale", "display locale: en-US or pt-BR"),
+    ("cashier_permissions", "what a cashier may do without a manager's PIN: comma-separated refund, cancel_paid, large_discount, cash_out, no_sale, close_with_difference (empty or none: nothing)"),
+    ("manager_permissions", "what a manager may do, as cashier_permissions (default: everything)"),
+    ("max_discount_pct", "an order discount above this percentage of the subtotal needs large_discount, 0-100 (default 10)"),
+    ("close_difference_threshold", "closing a shift with counted cash off by more than this (minor units) needs close_with_difference, 0 or more (default 500)"),
+    ("shop_address", "the shop's address on receipts, lines separated by | (empty: none)"),
+    ("tax_id", "the shop's tax id on receipts, up to 50 characters (empty: none)"),
+    ("receipt_footer", "the text at the foot of receipts, up to 500 characters (empty: none)"),
 ];
 
 fn validate(o: &InitOptions) -> Result<()> {
@@ -229,6 +267,45 @@ fn fmt_category_tax(rates: &BTreeMap<String, i64>) -> String {
     parts.join(",")
 }
 
+/// A comma-separated list of permission names (`none` or empty: none), in `Permission::ALL` order.
+fn parse_permissions(text: &str) -> std::result::Result<Vec<Permission>, String> {
+    let mut out = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|n| !n.is_empty() && *n != "none") {
+        let p = Permission::parse(name).ok_or_else(|| {
+            let known: Vec<&str> = Permission::ALL.iter().map(|p| p.as_str()).collect();
+            format!("{name:?} is not a permission (known: {})", known.join(", "))
+        })?;
+        out.push(p);
+    }
+    Ok(Permission::ALL.into_iter().filter(|p| out.contains(p)).collect())
+}
+
+fn fmt_permissions(perms: &[Permission]) -> String {
+    let names: Vec<&str> = perms.iter().map(|p| p.as_str()).collect();
+    names.join(",")
+}
+
+/// Address lines separated by `|` or new lines, trimmed, empty lines dropped.
+fn parse_lines(key: &str, text: &str) -> std::result::Result<Vec<String>, String> {
+    let lines: Vec<String> = text.split(['|', '\n']).map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect();
+    if lines.len() > 6 {
+        return Err("at most 6 lines".into());
+    }
+    for l in &lines {
+        if let Some(why) = tillbook_protocol::limits::check_text(key, l, 100, false) {
+            return Err(why);
+        }
+    }
+    Ok(lines)
+}
+
+fn optional_text(key: &str, value: &str, max: usize) -> Result<String> {
+    match tillbook_protocol::limits::check_text(key, value, max, true) {
+        Some(why) => bad(key, value, why),
+        None => Ok(value.to_string()),
+    }
+}
+
 /// Checks and writes one settable setting in the caller's transaction; the stored text.
 pub(crate) fn set(conn: &Connection, key: &str, value: &str) -> Result<String> {
     let v = value.trim();
@@ -260,6 +337,17 @@ pub(crate) fn set(conn: &Connection, key: &str, value: &str) -> Result<String> {
             "en-US" | "pt-BR" => v.to_string(),
             _ => return bad(key, value, "must be en-US or pt-BR"),
         },
+        "cashier_permissions" | "manager_permissions" => {
+            fmt_permissions(&parse_permissions(v).map_err(|why| Error::new(ErrorCode::InvalidSetting, format!("{key}: {why}")))?)
+        }
+        "max_discount_pct" => match tax::parse_percent(v) {
+            Some(bp) => bp.to_string(),
+            None => return bad(key, value, "must be a percentage from 0 to 100 with at most two decimals"),
+        },
+        "close_difference_threshold" => whole(key, value, 0, tillbook_protocol::limits::MAX_AMOUNT_Q)?,
+        "shop_address" => parse_lines(key, v).map_err(|why| Error::new(ErrorCode::InvalidSetting, format!("{key}: {why}")))?.join("\n"),
+        "tax_id" => optional_text(key, v, 50)?,
+        "receipt_footer" => optional_text(key, v, 500)?,
         _ => {
             let keys: Vec<&str> = SETTABLE.iter().map(|(k, _)| *k).collect();
             return err(ErrorCode::InvalidSetting, format!("no setting {key:?} (settable: {})", keys.join(", ")));
@@ -268,6 +356,8 @@ pub(crate) fn set(conn: &Connection, key: &str, value: &str) -> Result<String> {
     let meta_key = match key {
         "tax_rate" => "tax_rate_bp",
         "cash_rounding" => "cash_rounding_q",
+        "max_discount_pct" => "max_discount_bp",
+        "close_difference_threshold" => "close_difference_threshold_q",
         k => k,
     };
     meta_set(conn, meta_key, &stored)?;
@@ -302,6 +392,27 @@ pub(crate) fn read(conn: &Connection) -> Result<Settings> {
         tax_mode: meta_get(conn, "tax_mode")?.and_then(|v| TaxMode::parse(&v)).unwrap_or_default(),
         tax_rate_bp: meta_get(conn, "tax_rate_bp")?.and_then(|v| v.parse().ok()).unwrap_or(0),
         category_tax: parse_category_tax(&meta_get(conn, "category_tax")?.unwrap_or_default()).unwrap_or_default(),
+        cashier_permissions: permissions(conn, Role::Cashier)?,
+        manager_permissions: permissions(conn, Role::Manager)?,
+        max_discount_bp: meta_get(conn, "max_discount_bp")?.and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_MAX_DISCOUNT_BP),
+        close_difference_threshold_q: meta_get(conn, "close_difference_threshold_q")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_CLOSE_DIFFERENCE_Q),
+        shop_address: meta_get(conn, "shop_address")?
+            .map(|a| a.lines().map(str::to_string).collect())
+            .unwrap_or_default(),
+        tax_id: meta_get(conn, "tax_id")?.filter(|t| !t.is_empty()),
+        receipt_footer: meta_get(conn, "receipt_footer")?.filter(|t| !t.is_empty()),
+    })
+}
+
+/// What a role may do, as the book says now (read in the caller's transaction, so a change by
+/// another process counts at once).
+pub(crate) fn permissions(conn: &Connection, role: Role) -> Result<Vec<Permission>> {
+    let key = format!("{}_permissions", role.as_str());
+    Ok(match meta_get(conn, &key)? {
+        Some(text) => parse_permissions(&text).unwrap_or_default(),
+        None => role.default_permissions().to_vec(),
     })
 }
 
@@ -340,6 +451,21 @@ mod tests {
         assert_eq!(book.set_setting("tax_mode", "exclusive").unwrap().tax_mode, TaxMode::Exclusive);
         assert_eq!(book.set_setting("cash_rounding", "5").unwrap().cash_rounding_q, 5);
         assert_eq!(book.set_setting("tender_methods", "").unwrap().tender_methods, Vec::<String>::new());
+        // Staff and receipts.
+        assert_eq!(book.settings().cashier_permissions, Vec::<Permission>::new());
+        assert_eq!(book.settings().manager_permissions, Permission::ALL.to_vec());
+        assert_eq!((book.settings().max_discount_bp, book.settings().close_difference_threshold_q), (1000, 500));
+        let s = book.set_setting("cashier_permissions", " no_sale , refund,refund").unwrap();
+        assert_eq!(s.cashier_permissions, [Permission::Refund, Permission::NoSale]);
+        assert_eq!(s.permissions(Role::Cashier), [Permission::Refund, Permission::NoSale]);
+        assert_eq!(book.set_setting("manager_permissions", "none").unwrap().manager_permissions, Vec::<Permission>::new());
+        assert_eq!(book.set_setting("max_discount_pct", "12.5").unwrap().max_discount_bp, 1250);
+        assert_eq!(book.set_setting("close_difference_threshold", "0").unwrap().close_difference_threshold_q, 0);
+        let s = book.set_setting("shop_address", "Rua A, 1 | São Paulo\nBrasil").unwrap();
+        assert_eq!(s.shop_address, ["Rua A, 1", "São Paulo", "Brasil"]);
+        assert_eq!(book.set_setting("tax_id", "12.345.678/0001-90").unwrap().tax_id.as_deref(), Some("12.345.678/0001-90"));
+        assert_eq!(book.set_setting("receipt_footer", "Volte sempre!").unwrap().receipt_footer.as_deref(), Some("Volte sempre!"));
+        assert_eq!(book.set_setting("tax_id", "").unwrap().tax_id, None);
         for (k, v) in [
             ("outbox_retention_days", "0"),
             ("outbox_retention_days", "3651"),
@@ -356,11 +482,20 @@ mod tests {
             ("cash_rounding", "0"),
             ("shop_name", " "),
             ("locale", "xx"),
+            ("cashier_permissions", "refund,teleport"),
+            ("max_discount_pct", "-1"),
+            ("close_difference_threshold", "x"),
+            ("shop_address", "1|2|3|4|5|6|7"),
+            ("shop_address", &"a".repeat(101)),
+            ("tax_id", &"1".repeat(51)),
+            ("receipt_footer", "a\0b"),
         ] {
             assert_eq!(book.set_setting(k, v).unwrap_err().code, ErrorCode::InvalidSetting, "{k}={v}");
         }
         drop(book);
         let book = Book::open(&path).unwrap();
         assert_eq!((book.settings().outbox_retention_days, book.settings().hold_ttl_secs), (7, 60));
+        assert_eq!(book.settings().max_discount_bp, 1250);
+        assert_eq!(book.settings().shop_address.len(), 3);
     }
 }

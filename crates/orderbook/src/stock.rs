@@ -259,7 +259,7 @@ impl Book {
     }
 
     /// Records a receiving or adjustment (`delta` ≠ 0), or a count (`reason` = count:
-    /// `amount` is the counted quantity). Goes to the outbox.
+    /// `amount` is the counted quantity). Goes to the outbox, with the staff member acting.
     ///
     /// A count is written with `counted` = the quantity counted: a baseline at this moment, not
     /// a delta the server would add (its `delta` only says what this till believed the
@@ -300,7 +300,8 @@ impl Book {
         };
         let m = Movement { sku: &p.sku, location: &location, delta, reason, source: &source, at: now, outbox_seq: Some(seq), counted };
         let d = record(&tx, m)?;
-        let payload = EventPayload::StockAdjusted(StockAdjusted { note: note.to_string(), stock_deltas: vec![d] });
+        let staff_id = Some(crate::staff::who(&tx)?.staff_id);
+        let payload = EventPayload::StockAdjusted(StockAdjusted { note: note.to_string(), stock_deltas: vec![d], staff_id });
         outbox::insert(&tx, seq, &payload, None, now)?;
         let lvl = level(&tx, &p, &location, now)?;
         tx.commit()?;

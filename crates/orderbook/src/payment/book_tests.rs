@@ -8,7 +8,7 @@ use crate::testkit::{kit, Kit};
 use crate::ErrorCode;
 
 fn opts() -> PayOptions {
-    PayOptions { actor: "ana".into(), shift_id: None }
+    PayOptions { actor: "ana".into() }
 }
 
 fn cash(tendered_q: i64) -> Tender {
@@ -20,7 +20,7 @@ fn card(number: &str, amount_q: Option<i64>) -> Tender {
 }
 
 fn refund_amount(key: &str, amount_q: i64) -> RefundRequest {
-    RefundRequest { by: RefundBy::Amount(amount_q), restock: false, idempotency_key: key.into(), actor: "ana".into(), reason: None, shift_id: None }
+    RefundRequest { by: RefundBy::Amount(amount_q), restock: false, idempotency_key: key.into(), actor: "ana".into(), reason: None }
 }
 
 fn payloads(k: &Kit, kind: EventKind) -> Vec<EventPayload> {
@@ -52,7 +52,9 @@ fn a_split_payment_pays_the_order_with_change_and_one_outbox_row_per_attempt() {
     let recorded = payloads(&k, EventKind::PaymentRecorded);
     assert_eq!(recorded.len(), 3);
     let EventPayload::PaymentRecorded(c) = &recorded[2] else { panic!() };
-    assert_eq!((c.tendered_q, c.change_q, c.amount_q, c.actor.as_str()), (1000, 500, 500, "ana"));
+    // The staff member acting, whatever `actor` the caller gave.
+    assert_eq!((c.tendered_q, c.change_q, c.amount_q, c.actor.as_str()), (1000, 500, 500, "Cashier"));
+    assert_eq!((c.staff_id, c.shift_id), (Some(k.book.whoami().unwrap().staff_id), Some(k.book.current_shift().unwrap().unwrap().shift_id)));
     let v = k.book.order(&r).unwrap();
     assert_eq!((v.paid_q, v.payment_status, v.payments.len()), (1500, PaymentStatus::Paid, 3));
     // No full card number anywhere in the book.
@@ -124,6 +126,7 @@ fn an_approval_that_cannot_be_recorded_is_voided() {
 #[test]
 fn refunds_are_allocated_last_paid_first_and_capped() {
     let mut k = kit();
+    let mia = k.approve_as_manager();
     let r = k.sell("LATTE", 2); // 1500
     k.book.pay(&r, &[cash(1000), card("4242424242424242", None)], opts()).unwrap();
     let out = k.book.refund(&r, refund_amount("r1", 700)).unwrap();
@@ -140,7 +143,8 @@ fn refunds_are_allocated_last_paid_first_and_capped() {
     assert_eq!((last.payment_status, last.order_status.as_str()), (PaymentStatus::Refunded, "refunded"));
     let v = k.book.order(&r).unwrap();
     let ev = v.events.last().unwrap();
-    assert_eq!((ev.to.as_str(), ev.actor.as_str(), ev.reason.as_deref()), ("refunded", "ana", Some("fully refunded")));
+    assert_eq!((ev.to.as_str(), ev.actor.as_str(), ev.reason.as_deref()), ("refunded", "Cashier", Some("fully refunded")));
+    assert_eq!(ev.approved_by, Some(mia.staff_id), "the manager's PIN allowed the refund");
     assert_eq!(payloads(&k, EventKind::RefundRecorded).len(), 2);
     assert_eq!(payloads(&k, EventKind::OrderStatusChanged).len(), 0, "the refunded status rides on the refund");
     assert_eq!(k.book.pay(&r, &[cash(10)], opts()).unwrap_err().code, ErrorCode::OrderNotPayable);
@@ -149,6 +153,7 @@ fn refunds_are_allocated_last_paid_first_and_capped() {
 #[test]
 fn a_refund_by_line_restocks_and_is_pro_rata() {
     let mut k = kit();
+    k.approve_as_manager();
     let s = k.book.open_session(None, None).unwrap();
     k.book.add_line(&s.session_key, "ESPRESSO", 3, None).unwrap();
     k.book.add_line(&s.session_key, "CROISSANT", 1, None).unwrap();

@@ -5,6 +5,10 @@
 //! refunds, both kept in the transaction that records each payment or refund; every attempt
 //! and every refund writes one outbox row (`payment.recorded`, `refund.recorded`) in that same
 //! transaction. An order is paid when its approved payments cover its total.
+//!
+//! Payments and refunds are taken in the open shift (`no_open_shift` without one) and carry its
+//! `shift_id` and the staff member acting; a refund needs the `refund` permission (or a
+//! manager's approval PIN, recorded as `approved_by`).
 
 pub mod gateway;
 mod refund;
@@ -61,18 +65,22 @@ pub struct PaymentView {
     /// The provider's or external terminal's reference.
     pub reference: Option<String>,
     pub at: DateTime<Utc>,
+    /// The staff member who took it (name) and their id.
     pub actor: String,
+    pub staff_id: Option<Uuid>,
+    /// The shift it was taken in.
     pub shift_id: Option<Uuid>,
 }
 
 pub(crate) const PAYMENT_COLUMNS: &str = "payment_id, method, outcome, decline_code, amount_q, tendered_q, change_q, rounding_q,
-     fee_q, refunded_q, card_last4, reference, at, actor, shift_id";
+     fee_q, refunded_q, card_last4, reference, at, actor, shift_id, staff_id";
 
 pub(crate) fn payment_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PaymentView> {
     let id: String = r.get(0)?;
     let outcome: String = r.get(2)?;
     let at: String = r.get(12)?;
     let shift: Option<String> = r.get(14)?;
+    let staff: Option<String> = r.get(15)?;
     Ok(PaymentView {
         payment_id: Uuid::parse_str(&id).unwrap_or_default(),
         method: r.get(1)?,
@@ -88,6 +96,7 @@ pub(crate) fn payment_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PaymentView
         reference: r.get(11)?,
         at: parse_time(&at),
         actor: r.get(13)?,
+        staff_id: staff.and_then(|s| Uuid::parse_str(&s).ok()),
         shift_id: shift.and_then(|s| Uuid::parse_str(&s).ok()),
     })
 }

@@ -33,7 +33,9 @@ use super::gateway::GatewayAnswer;
 use super::PaymentStatus;
 use crate::clock::{fmt_time, parse_time};
 use crate::error::{err, Error, ErrorCode, Result};
-use crate::{bounds, db, outbox, stock, Book};
+use crate::staff::{self, permit};
+use crate::{bounds, db, outbox, shift, stock, Book};
+use tillbook_protocol::staff::Permission;
 
 /// What a refund gives back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +48,9 @@ pub enum RefundBy {
 
 /// A refund request. The same `idempotency_key` with the same order, `by` and `restock`
 /// returns the refund it made the first time.
+///
+/// The refund records the staff member acting and the open shift, read in its transaction:
+/// `actor` is kept for compatibility and only checked for length.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefundRequest {
     pub by: RefundBy,
@@ -54,7 +59,6 @@ pub struct RefundRequest {
     pub idempotency_key: String,
     pub actor: String,
     pub reason: Option<String>,
-    pub shift_id: Option<Uuid>,
 }
 
 /// What a refund gave back through one payment.
@@ -83,7 +87,11 @@ pub struct RefundView {
     pub amount_q: i64,
     pub restock: bool,
     pub reason: Option<String>,
+    /// The staff member who gave it (name) and their id.
     pub actor: String,
+    pub staff_id: Option<Uuid>,
+    /// The manager whose PIN allowed it.
+    pub approved_by: Option<Uuid>,
     pub at: DateTime<Utc>,
     pub shift_id: Option<Uuid>,
     pub tenders: Vec<RefundTenderView>,
@@ -112,7 +120,8 @@ fn uuid(text: Option<String>) -> Option<Uuid> {
 fn refund_view(conn: &Connection, refund_id: &str) -> Result<RefundView> {
     let mut v = conn
         .prepare_cached(
-            "SELECT refund_id, idempotency_key, amount_q, restock, reason, actor, at, shift_id FROM refunds WHERE refund_id = ?1",
+            "SELECT refund_id, idempotency_key, amount_q, restock, reason, actor, at, shift_id, staff_id, approved_by
+             FROM refunds WHERE refund_id = ?1",
         )?
         .query_row([refund_id], |r| {
             let at: String = r.get(6)?;
@@ -123,6 +132,8 @@ fn refund_view(conn: &Connection, refund_id: &str) -> Result<RefundView> {
                 restock: r.get(3)?,
                 reason: r.get(4)?,
                 actor: r.get(5)?,
+                staff_id: uuid(r.get(8)?),
+                approved_by: uuid(r.get(9)?),
                 at: parse_time(&at),
                 shift_id: uuid(r.get(7)?),
                 tenders: Vec::new(),
@@ -300,9 +311,15 @@ impl Book {
     /// Errors (nothing written): `unknown_order`, `not_paid` (nothing was ever paid),
     /// `refund_exceeds_paid`, `invalid_amount`, `unknown_line`, `refund_exceeds_sold`,
     /// `invalid_quantity`, `idempotency_conflict` (the key made another refund),
-    /// `refund_declined` (the backend refused a card refund), `invalid_argument`.
+    /// `refund_declined` (the backend refused a card refund), `invalid_argument`,
+    /// `no_open_shift`, and without the `refund` permission `permission_denied`, `invalid_pin`,
+    /// `pin_locked`. A replay (the same key and request) needs neither shift nor permission.
     pub fn refund(&mut self, order_ref: &str, request: RefundRequest) -> Result<RefundOutcome> {
-        let by = check_request(&request)?;
+        self.gated(|book| book.refund_once(order_ref, &request))
+    }
+
+    fn refund_once(&mut self, order_ref: &str, request: &RefundRequest) -> Result<RefundOutcome> {
+        let by = check_request(request)?;
         let request_text = canonical(order_ref, &by, request.restock);
         let now = self.now();
         let location = self.settings.location.clone();
@@ -325,6 +342,8 @@ impl Book {
             return Ok(outcome(order_ref, refund, true, &o));
         }
 
+        let shift_id = shift::require_open(&tx, "a refund")?;
+        let who = staff::who(&tx)?;
         let o = order_row(&tx, order_ref)?;
         if o.paid_q == 0 {
             return err(ErrorCode::NotPaid, format!("order {order_ref} has no approved payment to refund"));
@@ -352,6 +371,9 @@ impl Book {
             return err(ErrorCode::InvalidArgument, format!("an order carries at most {MAX_PAYMENTS} refunds"));
         }
         let mut shares = allocate(&tx, order_ref, amount_q)?;
+        // The last check before money moves (the backend below).
+        let approved_by = permit::authorize(&tx, &who, Permission::Refund, self.approval_pin.as_deref(), now)?;
+        let (staff_text, approved_text) = (who.staff_id.to_string(), approved_by.map(|a| a.to_string()));
         for s in shares.iter_mut().filter(|s| s.via_backend) {
             let Some(reference) = &s.payment_reference else { continue };
             let key = format!("{}:{}", request.idempotency_key, s.payment_id);
@@ -368,8 +390,8 @@ impl Book {
         let business_date = now.with_timezone(&Local).date_naive();
         tx.prepare_cached(
             "INSERT INTO refunds(refund_id, idempotency_key, order_ref, amount_q, restock, reason, request, business_date,
-                                 at, actor, shift_id, outbox_seq)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                 at, actor, shift_id, outbox_seq, staff_id, approved_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )?
         .execute(rusqlite::params![
             refund_id.to_string(),
@@ -381,9 +403,11 @@ impl Book {
             request_text,
             business_date.to_string(),
             fmt_time(now),
-            request.actor,
-            request.shift_id.map(|s| s.to_string()),
-            seq
+            who.name,
+            shift_id.to_string(),
+            seq,
+            staff_text,
+            approved_text
         ])?;
         let mut tenders = Vec::with_capacity(shares.len());
         for s in &shares {
@@ -440,17 +464,20 @@ impl Book {
             reason: request.reason.clone(),
             business_date,
             at: now,
-            actor: request.actor.clone(),
-            shift_id: request.shift_id,
+            actor: who.name.clone(),
+            shift_id: Some(shift_id),
             stock_deltas: deltas,
+            staff_id: Some(who.staff_id),
+            approved_by,
         });
         outbox::insert(&tx, seq, &payload, Some(order_ref), now)?;
         if refunded_q == o.paid_q && o.paid_q >= o.total_q && o.status != "refunded" {
             tx.execute("UPDATE orders SET status = 'refunded' WHERE order_ref = ?1", [order_ref])?;
             tx.execute(
-                "INSERT INTO order_events(order_ref, kind, from_status, to_status, actor, reason, at, outbox_seq)
-                 VALUES (?1, 'status_changed', ?2, 'refunded', ?3, 'fully refunded', ?4, ?5)",
-                rusqlite::params![order_ref, o.status, request.actor, fmt_time(now), seq],
+                "INSERT INTO order_events(order_ref, kind, from_status, to_status, actor, reason, at, outbox_seq, staff_id,
+                                          approved_by)
+                 VALUES (?1, 'status_changed', ?2, 'refunded', ?3, 'fully refunded', ?4, ?5, ?6, ?7)",
+                rusqlite::params![order_ref, o.status, who.name, fmt_time(now), seq, staff_text, approved_text],
             )?;
             // A refunded order no longer holds its one-of-a-kind items (as on the server).
             tx.execute("UPDATE products SET sold_by = NULL WHERE sold_by = ?1", [order_ref])?;

@@ -24,7 +24,7 @@ use super::{amount_due, payment_row, PaymentStatus, PaymentView, PAYMENT_COLUMNS
 use crate::clock::fmt_time;
 use crate::error::{err, Error, ErrorCode, Result};
 use crate::settings::Settings;
-use crate::{bounds, channel, db, outbox, Book};
+use crate::{bounds, channel, db, outbox, shift, staff, Book};
 
 /// One way the customer pays. A `None` amount is whatever is still due at that point.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,16 +39,16 @@ pub enum Tender {
     Method { name: String, amount_q: Option<i64> },
 }
 
-/// Who takes the payment.
+/// Options of a payment. The payment records the staff member acting and the open shift, read
+/// in its transaction: `actor` is kept for compatibility and only checked for length.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PayOptions {
     pub actor: String,
-    pub shift_id: Option<Uuid>,
 }
 
 impl Default for PayOptions {
     fn default() -> Self {
-        PayOptions { actor: "till".into(), shift_id: None }
+        PayOptions { actor: "till".into() }
     }
 }
 
@@ -249,7 +249,6 @@ struct Attempt {
 struct Ctx<'a> {
     order_ref: &'a str,
     settings: &'a Settings,
-    options: &'a PayOptions,
     now: DateTime<Utc>,
 }
 
@@ -257,6 +256,8 @@ struct Ctx<'a> {
 /// outbox row. Approved attempts are checked against the order as it is now.
 fn record(conn: &mut Connection, c: &Ctx<'_>, a: Attempt) -> Result<PaymentView> {
     let tx = db::write_tx(conn)?;
+    let shift_id = shift::require_open(&tx, "a payment")?;
+    let who = staff::who(&tx)?;
     let m = order_money(&tx, c.order_ref)?;
     let approved = a.decline_code.is_none();
     let (mut amount_q, mut tendered_q, mut change_q, mut rounding_q, mut fee_q) = (a.amount_q, a.amount_q, 0, 0, 0);
@@ -280,8 +281,8 @@ fn record(conn: &mut Connection, c: &Ctx<'_>, a: Attempt) -> Result<PaymentView>
     tx.prepare_cached(
         "INSERT INTO payments(payment_id, order_ref, method, outcome, decline_code, amount_q, tendered_q, change_q,
                               rounding_q, fee_q, card_last4, reference, business_date, at, actor, shift_id,
-                              via_backend, outbox_seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                              via_backend, outbox_seq, staff_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
     )?
     .execute(rusqlite::params![
         a.payment_id.to_string(),
@@ -298,10 +299,11 @@ fn record(conn: &mut Connection, c: &Ctx<'_>, a: Attempt) -> Result<PaymentView>
         a.reference,
         business_date.to_string(),
         fmt_time(c.now),
-        c.options.actor,
-        c.options.shift_id.map(|s| s.to_string()),
+        who.name,
+        shift_id.to_string(),
         a.via_backend && approved,
-        seq
+        seq,
+        who.staff_id.to_string()
     ])?;
     if approved {
         let paid = bounds::add(m.paid_q, amount_q, "the amount paid")?;
@@ -325,8 +327,9 @@ fn record(conn: &mut Connection, c: &Ctx<'_>, a: Attempt) -> Result<PaymentView>
         reference: a.reference.clone(),
         business_date,
         at: c.now,
-        actor: c.options.actor.clone(),
-        shift_id: c.options.shift_id,
+        actor: who.name.clone(),
+        shift_id: Some(shift_id),
+        staff_id: Some(who.staff_id),
     });
     outbox::insert(&tx, seq, &payload, Some(c.order_ref), c.now)?;
     let view = tx
@@ -346,9 +349,10 @@ fn known_code(code: String) -> String {
 }
 
 impl Book {
-    /// Pays an order with one or more tenders, applied in order (see the module).
+    /// Pays an order with one or more tenders, applied in order (see the module), in the open
+    /// shift, as the staff member acting.
     ///
-    /// Errors (nothing written): `unknown_order`, `order_not_payable` (cancelled or
+    /// Errors (nothing written): `no_open_shift`, `unknown_order`, `order_not_payable` (cancelled or
     /// refunded), `already_paid`, `overpayment` (a card or method above what is due),
     /// `unknown_tender`, `invalid_amount`, `invalid_card_number`, `invalid_argument`. A
     /// declined card is not an error: it is recorded and reported in
@@ -359,6 +363,7 @@ impl Book {
             return err(ErrorCode::InvalidArgument, "no tender given");
         }
         let settings = self.settings.clone();
+        shift::require_open(&self.conn, "a payment")?;
         let m = order_money(&self.conn, order_ref)?;
         check_payable(&self.conn, order_ref, &m)?;
         if (m.attempts as usize).saturating_add(tenders.len()) > MAX_PAYMENTS {
@@ -370,7 +375,7 @@ impl Book {
         let mut declined = None;
         for step in steps {
             let payment_id = Uuid::now_v7();
-            let ctx = Ctx { order_ref, settings: &settings, options: &options, now: self.now() };
+            let ctx = Ctx { order_ref, settings: &settings, now: self.now() };
             let base = Attempt {
                 payment_id,
                 method: CARD.to_string(),

@@ -72,6 +72,8 @@ impl Book {
                 to: &flow.cancelled,
                 actor: SWEEP_ACTOR,
                 reason: Some(SWEEP_REASON),
+                staff_id: None,
+                approved_by: None,
             };
             move_status(&tx, m, &flow, &location, now)?;
             cancelled.push(order_ref);

@@ -13,8 +13,10 @@ use crate::catalog;
 use crate::channel::{self, EditPolicy, PricingPolicy};
 use crate::clock::fmt_time;
 use crate::error::{err, Error, ErrorCode, Result};
+use crate::staff::{self, permit};
 use crate::stock::{self, UniqueState};
 use crate::{bounds, db, Book};
+use tillbook_protocol::staff::Permission;
 
 impl Book {
     /// Opens a session on a channel (default `pos`), optionally owned by a handle.
@@ -232,13 +234,37 @@ impl Book {
     }
 
     /// Sets the order-level discount in minor units (0 removes it).
+    ///
+    /// A discount above `max_discount_pct` of the subtotal needs the `large_discount`
+    /// permission (or a manager's approval PIN: `permission_denied`, `invalid_pin`,
+    /// `pin_locked`). Who allowed it is kept with the session: the commit needs no second
+    /// approval unless the basket changes meanwhile.
     pub fn set_discount(&mut self, key: &str, discount_q: i64) -> Result<()> {
+        self.gated(|book| book.set_discount_once(key, discount_q))
+    }
+
+    fn set_discount_once(&mut self, key: &str, discount_q: i64) -> Result<()> {
+        let now = self.now();
+        let max_bp = self.settings.max_discount_bp;
+        let pin = self.approval_pin.clone();
         self.edit_session(key, |tx| {
             let (subtotal, _, _) = totals(&load_lines(tx, key)?, 0)?;
             if discount_q < 0 || discount_q > subtotal {
                 return err(ErrorCode::InvalidDiscount, format!("discount must be between 0 and the subtotal {subtotal} (got {discount_q})"));
             }
-            tx.execute("UPDATE sessions SET discount_q = ?2 WHERE session_key = ?1", rusqlite::params![key, discount_q])?;
+            let allowed_by = if permit::large_discount(subtotal, discount_q, max_bp) {
+                let who = staff::who(tx)?;
+                Some(permit::authorize(tx, &who, Permission::LargeDiscount, pin.as_deref(), now)?.unwrap_or(who.staff_id))
+            } else {
+                None
+            };
+            // `touch` bumps the revision by one once this change is made.
+            tx.execute(
+                "UPDATE sessions SET discount_q = ?2, discount_approved_by = ?3,
+                     discount_approved_rev = CASE WHEN ?3 IS NULL THEN NULL ELSE revision + 1 END
+                 WHERE session_key = ?1",
+                rusqlite::params![key, discount_q, allowed_by.map(|a| a.to_string())],
+            )?;
             Ok(())
         })
     }
@@ -360,7 +386,8 @@ mod tests {
         assert_eq!(k.book.order(&order.order_ref).unwrap().sync_state, SyncState::Sent);
         k.book.ack_push(&answer(6, false)).unwrap();
         let summary = k.book.outbox_summary().unwrap();
-        assert_eq!((summary.pending, summary.sent, summary.applied), (0, 0, 6));
+        // Applied: these six and the kit's shift.opened, acknowledged at enrolment.
+        assert_eq!((summary.pending, summary.sent, summary.applied), (0, 0, 7));
         assert_eq!(k.book.order(&order.order_ref).unwrap().sync_state, SyncState::Applied);
     }
 

@@ -124,6 +124,10 @@ pub(crate) struct SessionRow {
     pub created_at: String,
     pub updated_at: String,
     pub order_ref: Option<String>,
+    /// Who allowed a large order discount while the basket was built, and the revision right
+    /// after (the approval holds at commit only if nothing changed since).
+    pub discount_approved_by: Option<String>,
+    pub discount_approved_rev: Option<i64>,
 }
 
 #[derive(Clone)]
@@ -152,7 +156,7 @@ impl LineRow {
 pub(crate) fn load_row(conn: &Connection, key: &str) -> Result<SessionRow> {
     conn.prepare_cached(
         "SELECT session_key, channel, handle, state, note, discount_q, revision, checked_revision,
-                next_line, created_at, updated_at, order_ref
+                next_line, created_at, updated_at, order_ref, discount_approved_by, discount_approved_rev
          FROM sessions WHERE session_key = ?1",
     )?
     .query_row([key], |r| {
@@ -169,6 +173,8 @@ pub(crate) fn load_row(conn: &Connection, key: &str) -> Result<SessionRow> {
             created_at: r.get(9)?,
             updated_at: r.get(10)?,
             order_ref: r.get(11)?,
+            discount_approved_by: r.get(12)?,
+            discount_approved_rev: r.get(13)?,
         })
     })
     .optional()?
