@@ -31,7 +31,6 @@ use tillbook_protocol::sync::{
 use tillbook_protocol::PROTOCOL_VERSION;
 use uuid::Uuid;
 
-
 mod common;
 
 const ADMIN: &str = "bench-admin-token";
@@ -45,7 +44,10 @@ struct Backlog {
 
 fn backlog(n: usize) -> Backlog {
     let orders: Vec<OrderCommitted> = (0..n).map(|i| common::order(1, i)).collect();
-    Backlog { events: common::outbox(&orders), orders }
+    Backlog {
+        events: common::outbox(&orders),
+        orders,
+    }
 }
 
 fn rate(n: usize, took: Duration) -> f64 {
@@ -371,7 +373,15 @@ fn batch_rows<'a>(
                 V::I(line.tax_q),
                 V::I(0),
                 V::O(day.clone()),
-                V::I(tillbook_protocol::tax::line_gross(ord.tax_mode, line.total_q, line.order_discount_q, line.tax_q).unwrap()),
+                V::I(
+                    tillbook_protocol::tax::line_gross(
+                        ord.tax_mode,
+                        line.total_q,
+                        line.order_discount_q,
+                        line.tax_q,
+                    )
+                    .unwrap(),
+                ),
             ]);
         }
         for d in &ord.stock_deltas {

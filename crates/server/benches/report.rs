@@ -69,6 +69,7 @@ fn events_of(i: usize) -> Vec<EventPayload> {
             tax_rate_bp: RATES[(i + l) % RATES.len()],
             order_discount_q: 0,
             tax_q: 0,
+            category: None,
         });
         deltas.push(StockDelta {
             delta_id: Uuid::now_v7(),
@@ -82,7 +83,11 @@ fn events_of(i: usize) -> Vec<EventPayload> {
         });
     }
     let subtotal: i64 = lines.iter().map(|l| l.total_q).sum();
-    let discount = if i.is_multiple_of(13) { subtotal / 10 } else { 0 };
+    let discount = if i.is_multiple_of(13) {
+        subtotal / 10
+    } else {
+        0
+    };
     let inputs: Vec<(i64, i64)> = lines.iter().map(|l| (l.total_q, l.tax_rate_bp)).collect();
     let t = tax::compute(mode, &inputs, discount).unwrap();
     for (l, lt) in lines.iter_mut().zip(&t.lines) {
@@ -106,6 +111,10 @@ fn events_of(i: usize) -> Vec<EventPayload> {
         tax_mode: Some(mode),
         tax_q: t.tax_q,
         taxes: t.taxes,
+        actor: None,
+        staff_id: None,
+        approved_by: None,
+        shift_id: None,
     };
     let pay = |method: &str, amount: i64, tendered: i64| PaymentRecorded {
         payment_id: Uuid::now_v7(),
@@ -130,6 +139,7 @@ fn events_of(i: usize) -> Vec<EventPayload> {
         at,
         actor: "bench".into(),
         shift_id: None,
+        staff_id: None,
     };
     let total = o.total_q;
     let mut out = vec![EventPayload::OrderCommitted(o.clone())];
@@ -176,6 +186,8 @@ fn events_of(i: usize) -> Vec<EventPayload> {
             actor: "bench".into(),
             shift_id: None,
             stock_deltas: Vec::new(),
+            staff_id: None,
+            approved_by: None,
         }));
     } else if i % 100 == 42 {
         out.push(EventPayload::OrderStatusChanged(OrderStatusChanged {
@@ -187,6 +199,9 @@ fn events_of(i: usize) -> Vec<EventPayload> {
             at,
             reason: Some("payment window".into()),
             stock_deltas: Vec::new(),
+            staff_id: None,
+            approved_by: None,
+            shift_id: None,
         }));
     }
     out
@@ -287,7 +302,11 @@ where
         "the report's sales and cancellations add up to the plain sum"
     );
     let lines = plain(LINES_SUM).await;
-    assert_eq!(report.refunds.amount_q, plain(REFUNDS_SUM).await, "the report's refunds add up to the plain sum");
+    assert_eq!(
+        report.refunds.amount_q,
+        plain(REFUNDS_SUM).await,
+        "the report's refunds add up to the plain sum"
+    );
     let taxed: i64 = report.taxes.iter().map(|t| t.gross_q).sum();
     assert_eq!(
         taxed, lines,
@@ -297,7 +316,8 @@ where
         taxed, report.sales.gross_q,
         "every order is taxed: lines make the total"
     );
-    let (mut r, mut p, mut o, mut l, mut f) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut r, mut p, mut o, mut l, mut f) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
         let t = Instant::now();
         std::hint::black_box(store.daily_report(None, date()).await.expect("report"));
@@ -389,7 +409,13 @@ async fn postgres(base: &str, n: usize, runs: usize) -> bool {
         .await
         .unwrap();
     tokio::spawn(conn);
-    for table in ["orders", "order_lines", "payments", "refunds", "refund_tenders"] {
+    for table in [
+        "orders",
+        "order_lines",
+        "payments",
+        "refunds",
+        "refund_tenders",
+    ] {
         client
             .batch_execute(&format!("VACUUM ANALYZE {table}"))
             .await

@@ -15,12 +15,9 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use serde_json::json;
 use tillbook_protocol::events::OrderCommitted;
-use tillbook_protocol::sync::{
-    EnrollResponse, EventOutcome, PushRequest, PushResponse,
-};
+use tillbook_protocol::sync::{EnrollResponse, EventOutcome, PushRequest, PushResponse};
 use tillbook_protocol::PROTOCOL_VERSION;
 use uuid::Uuid;
-
 
 mod common;
 

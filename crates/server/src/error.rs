@@ -57,6 +57,19 @@ pub enum Error {
     StoreExists(String),
     #[error("store {store} already has a terminal with the code {code:?}")]
     TerminalCodeTaken { store: String, code: String },
+    /// A PIN that is not 4 to 8 ASCII digits.
+    #[error("{0}")]
+    InvalidPin(String),
+    /// A role that is not `cashier` or `manager`.
+    #[error("role {0:?} is not one of cashier, manager")]
+    InvalidRole(String),
+    /// The PIN is already the PIN of another active staff member.
+    #[error("another active staff member already uses this PIN")]
+    PinInUse,
+    #[error("no staff member {0}")]
+    UnknownStaff(String),
+    #[error("store {store} has no terminal with the code {code:?}")]
+    UnknownTerminal { store: String, code: String },
     #[error("the reference {order_ref:?} is held by several orders: {}", order_ids.join(", "))]
     AmbiguousOrderRef {
         order_ref: String,
@@ -99,6 +112,11 @@ impl Error {
             Error::StoreExists(_) => "store_exists",
             Error::TerminalCodeTaken { .. } => "terminal_code_taken",
             Error::AmbiguousOrderRef { .. } => "ambiguous_order_ref",
+            Error::InvalidPin(_) => "invalid_pin",
+            Error::InvalidRole(_) => "invalid_role",
+            Error::PinInUse => "pin_in_use",
+            Error::UnknownStaff(_) => "unknown_staff",
+            Error::UnknownTerminal { .. } => "unknown_terminal",
             Error::Storage(_) => "storage_unavailable",
             Error::Internal(_) => "internal",
         }
@@ -116,20 +134,26 @@ impl Error {
             Error::EnrollmentCodeUsed
             | Error::StoreExists(_)
             | Error::TerminalCodeTaken { .. }
-            | Error::AmbiguousOrderRef { .. } => StatusCode::CONFLICT,
+            | Error::AmbiguousOrderRef { .. }
+            | Error::PinInUse => StatusCode::CONFLICT,
             Error::UnsupportedProtocol { .. }
             | Error::MalformedJson(_)
             | Error::InvalidQuery(_)
             | Error::InvalidDate(_)
-            | Error::InvalidPage(_) => StatusCode::BAD_REQUEST,
+            | Error::InvalidPage(_)
+            | Error::InvalidPin(_)
+            | Error::InvalidRole(_) => StatusCode::BAD_REQUEST,
             Error::InvalidBody(_)
             | Error::PayloadMismatch(_)
             | Error::PayloadHashInvalid(_)
             | Error::UnknownSku(_)
-            | Error::UnknownStore(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            | Error::UnknownStore(_)
+            | Error::UnknownTerminal { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Error::NotFound { .. } | Error::NoRoute(_) => StatusCode::NOT_FOUND,
+            Error::NotFound { .. } | Error::NoRoute(_) | Error::UnknownStaff(_) => {
+                StatusCode::NOT_FOUND
+            }
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -20,6 +20,7 @@
 
 pub mod error;
 pub mod http;
+pub mod pin;
 pub mod secret;
 pub mod service;
 pub mod storage;

@@ -23,6 +23,14 @@ mod payments;
 mod replicas;
 #[path = "story/report.rs"]
 mod report;
+#[path = "story/shift_kit.rs"]
+mod shift_kit;
+#[path = "story/shift_rules.rs"]
+mod shift_rules;
+#[path = "story/shifts.rs"]
+mod shifts;
+#[path = "story/staff.rs"]
+mod staff;
 #[path = "story/stores.rs"]
 mod stores;
 #[path = "story/support.rs"]
@@ -126,4 +134,37 @@ async fn daily_report_sqlite() {
 #[ignore = "needs PostgreSQL: scripts/with-postgres.sh"]
 async fn daily_report_postgres() {
     report::daily_report(support::postgres_db().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn staff_sqlite() {
+    staff::staff(support::sqlite_db()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: scripts/with-postgres.sh"]
+async fn staff_postgres() {
+    staff::staff(support::postgres_db().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shift_figures_sqlite() {
+    shifts::figures(support::sqlite_db()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: scripts/with-postgres.sh"]
+async fn shift_figures_postgres() {
+    shifts::figures(support::postgres_db().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shift_rules_sqlite() {
+    shift_rules::rules(support::sqlite_db()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: scripts/with-postgres.sh"]
+async fn shift_rules_postgres() {
+    shift_rules::rules(support::postgres_db().await).await;
 }

@@ -46,6 +46,7 @@ pub fn order(till: usize, i: usize) -> OrderCommitted {
             tax_rate_bp: 0,
             order_discount_q: 0,
             tax_q: 0,
+            category: None,
         });
         deltas.push(StockDelta {
             delta_id: Uuid::now_v7(),
@@ -76,6 +77,10 @@ pub fn order(till: usize, i: usize) -> OrderCommitted {
         tax_mode: None,
         tax_q: 0,
         taxes: Vec::new(),
+        actor: None,
+        staff_id: None,
+        approved_by: None,
+        shift_id: None,
     }
 }
 

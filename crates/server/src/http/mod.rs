@@ -3,6 +3,8 @@
 pub mod admin;
 pub mod extract;
 pub mod openapi;
+pub mod shifts;
+pub mod staff;
 pub mod sync;
 
 use std::sync::Arc;
@@ -12,7 +14,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, Method, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use axum::Router;
 
 use crate::error::Error;
@@ -63,6 +65,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/alerts", get(admin::alerts))
         .route("/v1/admin/reports/daily", get(admin::daily_report))
         .route("/v1/admin/catalog", put(admin::upsert_catalog))
+        .route("/v1/admin/staff", post(staff::create).get(staff::list))
+        .route("/v1/admin/staff/{id}", patch(staff::update))
+        .route("/v1/admin/shifts", get(shifts::list))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

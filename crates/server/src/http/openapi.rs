@@ -169,6 +169,42 @@ const ROUTES: &[Route] = &[
         "200",
         "Object",
     ),
+    (
+        "/v1/admin/staff",
+        "post",
+        "Create a staff member; the PIN (4-8 digits) is stored only as an argon2id hash and terminals pull the member (400 invalid_role, invalid_pin; 409 pin_in_use when another active member has that PIN)",
+        "admin",
+        Some("CreateStaff"),
+        "201",
+        "StaffInfo",
+    ),
+    (
+        "/v1/admin/staff",
+        "get",
+        "The chain's staff members (never a PIN or its hash)",
+        "admin",
+        None,
+        "200",
+        "StaffList",
+    ),
+    (
+        "/v1/admin/staff/{id}",
+        "patch",
+        "Change a staff member's name, role, PIN or active flag; terminals pull the change (404 unknown_staff; 400 invalid_role, invalid_pin; 409 pin_in_use)",
+        "admin",
+        Some("PatchStaff"),
+        "200",
+        "StaffInfo",
+    ),
+    (
+        "/v1/admin/shifts",
+        "get",
+        "A store's cash-drawer shifts (`?store=CODE`, required: 400 invalid_query; `terminal=CODE`: 422 unknown_terminal; `date=YYYY-MM-DD`: 400 invalid_date; `limit` 1..1000, default 100), newest first: who opened and closed each, the server's own figures summed by the database, the till's counted, expected and difference, and `mismatch` when the till's Z-report differs from the server's figures",
+        "admin",
+        None,
+        "200",
+        "ShiftList",
+    ),
 ];
 
 fn schema_ref(name: &str) -> Value {
@@ -215,6 +251,12 @@ fn operation(
     {
         params.push(json!({"name": "store", "in": "query", "required": false, "description": "a store's code; absent: every store (unknown: 422 unknown_store)", "schema": {"type": "string"}}));
     }
+    if path == "/v1/admin/shifts" {
+        params.push(json!({"name": "store", "in": "query", "required": true, "description": "the store's code (missing: 400 invalid_query; unknown: 422 unknown_store)", "schema": {"type": "string"}}));
+        params.push(json!({"name": "terminal", "in": "query", "required": false, "description": "a terminal code of the store (unknown: 422 unknown_terminal)", "schema": {"type": "string"}}));
+        params.push(json!({"name": "date", "in": "query", "required": false, "description": "a business date (malformed: 400 invalid_date)", "schema": {"type": "string", "format": "date"}}));
+        params.push(json!({"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}));
+    }
     if path == "/v1/admin/reports/daily" {
         params.push(json!({"name": "store", "in": "query", "required": false, "description": "a store's code; absent: `main` (unknown: 422 unknown_store)", "schema": {"type": "string"}}));
         params.push(json!({"name": "date", "in": "query", "required": true, "description": "the business date (400 invalid_date when missing or malformed)", "schema": {"type": "string", "format": "date"}}));
@@ -244,11 +286,12 @@ fn schemas() -> Value {
         "EnrollRequest": obj(&["enrollment_code"], json!({"enrollment_code": s})),
         "EnrollResponse": obj(&["terminal_id", "name", "token", "protocol", "store", "store_name", "terminal_code"], json!({"terminal_id": s, "name": s, "token": s, "protocol": i, "store": s, "store_name": s, "terminal_code": s})),
         "OutboxEvent": obj(&["seq", "event_id", "kind", "payload", "payload_hash", "created_at"], json!({
-            "seq": i, "event_id": s, "kind": {"type": "string", "description": "order.committed, order.status_changed, order.item_status_changed, stock.adjusted, unique.hold, payment.recorded or refund.recorded"}, "payload": {"type": "object"}, "payload_hash": s, "created_at": s})),
+            "seq": i, "event_id": s, "kind": {"type": "string", "description": "order.committed, order.status_changed, order.item_status_changed, stock.adjusted, unique.hold, payment.recorded, refund.recorded, shift.opened, shift.cash_moved or shift.closed"}, "payload": {"type": "object"}, "payload_hash": s, "created_at": s})),
         "PushRequest": obj(&["protocol", "terminal_id", "events"], json!({
             "protocol": i, "terminal_id": s, "store": {"type": "string", "description": "the terminal's own store or absent (another: 403 forbidden_store)"}, "events": {"type": "array", "items": schema_ref("OutboxEvent")}})),
         "EventResult": obj(&["seq", "event_id", "outcome"], json!({
-            "seq": i, "event_id": s, "outcome": {"type": "string", "enum": ["applied", "duplicate", "rejected"]}, "reason": s})),
+            "seq": i, "event_id": s, "outcome": {"type": "string", "enum": ["applied", "duplicate", "rejected"]},
+            "reason": {"type": "string", "description": "why it was rejected; shift rules start with a stable code: unknown_shift, shift_closed, shift_already_open, shift_exists, currency_mismatch"}})),
         "PushResponse": obj(&["last_applied_seq", "results", "gap"], json!({
             "last_applied_seq": i, "results": {"type": "array", "items": schema_ref("EventResult")}, "gap": {"type": "boolean"}})),
         "PullCursor": obj(&["chain", "store"], json!({"chain": i, "store": i})),
@@ -256,7 +299,7 @@ fn schemas() -> Value {
             "protocol": i, "terminal_id": s, "store": {"type": "string", "description": "the terminal's own store or absent (another: 403 forbidden_store)"},
             "cursor": {"allOf": [schema_ref("PullCursor")], "nullable": true}, "limit": i})),
         "PullResponse": obj(&["reset", "changes", "cursor", "has_more", "last_applied_seq"], json!({
-            "reset": {"type": "boolean"}, "changes": {"type": "array", "items": {"type": "object", "description": "tagged by `type`: product, channel (the chain's log), stock_level, unique_item (the terminal's store's log: `sold_by`, the earliest live order that sold it, and `reserved`, the live basket hold that ends last, `{terminal_id, until}`)"}},
+            "reset": {"type": "boolean"}, "changes": {"type": "array", "items": {"type": "object", "description": "tagged by `type`: product, channel, staff (the chain's log; a staff member carries its PIN's argon2id hash `pin_hash` for offline sign-in, never the PIN), stock_level, unique_item (the terminal's store's log: `sold_by`, the earliest live order that sold it, and `reserved`, the live basket hold that ends last, `{terminal_id, until}`)"}},
             "cursor": schema_ref("PullCursor"), "has_more": {"type": "boolean"}, "last_applied_seq": i})),
         "Terminals": obj(&["terminals"], json!({"terminals": {"type": "array", "items": {"type": "object"}}})),
         "OrderSummary": obj(&["order_id", "ref", "store", "terminal_id", "terminal_code", "terminal_name", "status", "total_q"], json!({
@@ -266,24 +309,63 @@ fn schemas() -> Value {
             "orders": {"type": "array", "items": schema_ref("OrderSummary")},
             "next": {"type": "string", "nullable": true, "description": "`after` of the next page; null when no more orders wait now"},
             "cursor": {"type": "string", "description": "the position after this page, to poll for orders committed since"}})),
-        "OrderDetail": {"allOf": [schema_ref("OrderSummary"), obj(&["lines", "events", "paid_q", "refunded_q", "payment_status", "payments", "refunds", "taxes"], json!({
+        "OrderDetail": {"allOf": [schema_ref("OrderSummary"), obj(&["lines", "events", "paid_q", "refunded_q", "payment_status", "payments", "refunds", "taxes", "actor"], json!({
             "handle": s, "received_at": s,
+            "actor": {"type": "string", "description": "who rang it up as the till recorded it (`terminal:<id>` on orders from before staff)"},
+            "staff_id": {"type": "string", "nullable": true, "description": "the staff member as the till gave it (one the server does not know is the till's own)"},
+            "staff_name": {"type": "string", "nullable": true, "description": "their name when the server knows them"},
+            "approved_by": {"type": "string", "nullable": true, "description": "the manager whose PIN allowed it"},
+            "approved_by_name": {"type": "string", "nullable": true},
+            "shift_id": {"type": "string", "nullable": true, "description": "the cash-drawer shift it was sold in"},
             "tax_mode": {"type": "string", "enum": ["inclusive", "exclusive"], "nullable": true, "description": "null: sold before taxes"},
             "tax_q": i,
             "taxes": {"type": "array", "items": schema_ref("RateTotal")},
-            "lines": {"type": "array", "items": {"type": "object", "description": "line_no, sku, name, unit_price_q, qty, discount_q, total_q, unique, status, tax_rate_bp, order_discount_q, tax_q, refunded_qty"}},
-            "events": {"type": "array", "items": {"type": "object"}},
+            "lines": {"type": "array", "items": {"type": "object", "description": "line_no, sku, name, unit_price_q, qty, discount_q, total_q, unique, status, tax_rate_bp, order_discount_q, tax_q, refunded_qty, category"}},
+            "events": {"type": "array", "items": {"type": "object", "description": "event_id, kind, line_no, from, to, actor, at, reason, staff_id, approved_by"}},
             "paid_q": i, "refunded_q": i,
             "payment_status": {"type": "string", "enum": ["unpaid", "partly_paid", "paid", "partly_refunded", "refunded"]},
             "payments": {"type": "array", "items": obj(&["payment_id", "method", "outcome", "amount_q"], json!({
                 "payment_id": s, "terminal_id": s, "terminal_code": s, "method": s, "outcome": {"type": "string", "enum": ["approved", "declined"]},
                 "decline_code": s, "currency": s, "amount_q": i, "tendered_q": i, "change_q": i, "rounding_q": i, "fee_q": i, "refunded_q": i,
-                "card_last4": s, "reference": s, "business_date": s, "at": s, "actor": s}))},
+                "card_last4": s, "reference": s, "business_date": s, "at": s, "actor": s,
+                "shift_id": {"type": "string", "nullable": true}, "staff_id": {"type": "string", "nullable": true}, "staff_name": {"type": "string", "nullable": true}}))},
             "refunds": {"type": "array", "items": obj(&["refund_id", "amount_q", "tenders", "lines"], json!({
                 "refund_id": s, "terminal_id": s, "terminal_code": s, "idempotency_key": s, "currency": s, "amount_q": i, "restock": {"type": "boolean"},
                 "reason": s, "business_date": s, "at": s, "actor": s,
+                "shift_id": {"type": "string", "nullable": true}, "staff_id": {"type": "string", "nullable": true}, "staff_name": {"type": "string", "nullable": true},
+                "approved_by": {"type": "string", "nullable": true}, "approved_by_name": {"type": "string", "nullable": true},
                 "tenders": {"type": "array", "items": obj(&["payment_id", "method", "amount_q"], json!({"payment_id": s, "method": s, "amount_q": i, "reference": s}))},
                 "lines": {"type": "array", "items": obj(&["line_no", "qty", "amount_q"], json!({"line_no": i, "qty": i, "amount_q": i}))}}))}}))]},
+        "Role": {"type": "string", "enum": ["cashier", "manager"]},
+        "CreateStaff": obj(&["name", "role", "pin"], json!({"name": s, "role": schema_ref("Role"), "pin": {"type": "string", "pattern": "^[0-9]{4,8}$"}})),
+        "PatchStaff": obj(&[], json!({"name": s, "role": schema_ref("Role"), "pin": {"type": "string", "pattern": "^[0-9]{4,8}$"}, "active": {"type": "boolean"}})),
+        "StaffInfo": obj(&["staff_id", "name", "role", "active"], json!({"staff_id": s, "name": s, "role": schema_ref("Role"), "active": {"type": "boolean"}, "created_at": s, "updated_at": s})),
+        "StaffList": obj(&["staff"], json!({"staff": {"type": "array", "items": schema_ref("StaffInfo")}})),
+        "SalesFigure": obj(&["key", "qty", "gross_q"], json!({"key": {"type": "string", "description": "the SKU, or the category (\"\" for none)"}, "name": {"type": "string", "description": "the product's name (absent for a category)"}, "qty": i, "gross_q": i})),
+        "TenderFigure": obj(&["method", "count", "amount_q", "refunded_q", "declined", "fee_q"], json!({"method": s, "count": i, "amount_q": i, "refunded_q": i, "declined": i, "fee_q": i})),
+        "CashMovementFigure": obj(&["kind", "amount_q", "reason", "at", "actor"], json!({"kind": {"type": "string", "enum": ["in", "out", "no_sale"]}, "amount_q": i, "reason": s, "at": s, "actor": s})),
+        "ShiftFigures": obj(&["shift_id", "currency", "business_date", "opened_at", "order_count", "sales_q", "discounts_q", "tax_q", "taxes", "by_product", "by_category", "tenders", "refund_count", "refunds_q", "cancelled_count", "cancelled_q", "movements", "float_q", "cash_sales_q", "cash_refunds_q", "cash_in_q", "cash_out_q", "expected_cash_q"], json!({
+            "shift_id": s, "currency": s, "business_date": {"type": "string", "format": "date"}, "opened_at": s, "closed_at": s,
+            "order_count": i, "first_ref": s, "last_ref": s, "sales_q": i, "discounts_q": i, "tax_q": i,
+            "taxes": {"type": "array", "items": schema_ref("RateTotal")},
+            "by_product": {"type": "array", "items": schema_ref("SalesFigure")},
+            "by_category": {"type": "array", "items": schema_ref("SalesFigure")},
+            "tenders": {"type": "array", "items": schema_ref("TenderFigure")},
+            "refund_count": i, "refunds_q": i, "cancelled_count": i, "cancelled_q": i,
+            "movements": {"type": "array", "items": schema_ref("CashMovementFigure")},
+            "float_q": i, "cash_sales_q": i, "cash_refunds_q": i, "cash_in_q": i, "cash_out_q": i, "expected_cash_q": i,
+            "counted_q": {"type": "integer", "description": "absent while the shift is open"}, "difference_q": {"type": "integer", "description": "counted − expected; absent while open"}})),
+        "ShiftInfo": obj(&["shift_id", "store", "terminal_id", "terminal_code", "status", "business_date", "currency", "opened_at", "opened_by", "figures", "mismatch"], json!({
+            "shift_id": s, "store": s, "terminal_id": s, "terminal_code": s, "terminal_name": s,
+            "status": {"type": "string", "enum": ["open", "closed"]}, "business_date": {"type": "string", "format": "date"}, "currency": s,
+            "opened_at": s, "opened_by": {"type": "string", "description": "the staff member's name when the server knows them, else the till's actor"},
+            "opened_by_staff_id": {"type": "string", "nullable": true},
+            "closed_at": {"type": "string", "nullable": true}, "closed_by": {"type": "string", "nullable": true}, "closed_by_staff_id": {"type": "string", "nullable": true},
+            "approved_by": {"type": "string", "nullable": true}, "approved_by_name": {"type": "string", "nullable": true},
+            "figures": {"allOf": [schema_ref("ShiftFigures")], "description": "the server's own figures, summed by the database from the shift's rows now"},
+            "till": {"nullable": true, "description": "what the till's close said (null while open)", "allOf": [obj(&[], json!({"counted_q": i, "expected_q": i, "difference_q": i}))]},
+            "mismatch": {"type": "boolean", "description": "the till's Z-report differs from the server's figures"}})),
+        "ShiftList": obj(&["store", "shifts", "has_more"], json!({"store": s, "shifts": {"type": "array", "items": schema_ref("ShiftInfo")}, "has_more": {"type": "boolean", "description": "more shifts match than `limit`: narrow by date or terminal"}})),
         "RateTotal": obj(&["rate_bp", "base_q", "tax_q", "gross_q"], json!({"rate_bp": i, "base_q": i, "tax_q": i, "gross_q": i})),
         "MethodAmount": obj(&["method", "amount_q"], json!({"method": s, "amount_q": i})),
         "DailyReport": obj(&["store", "date", "currency", "sales", "taxes", "tenders", "declines", "refunds", "cancellations", "fees_q", "terminals"], json!({

@@ -1,6 +1,6 @@
 //! The change logs terminals pull: one per scope, commit-ordered, latest entry per key.
 //!
-//! Two kinds of scope: `chain` (products and channels, the whole chain's) and `store:<id>`
+//! Two kinds of scope: `chain` (products, channels and staff, the whole chain's) and `store:<id>`
 //! (one store's stock levels and unique items: sold, held). Each scope has its own head row
 //! in `log_heads`. A writer locks its scope's head row before it reads anything its entries
 //! are derived from and holds it to commit, so that scope's versions are handed out in
@@ -30,7 +30,7 @@ const CHANGE_COLUMNS: &[&str] = &["scope", "change_key", "version", "body"];
 /// Most entries one pull page carries.
 pub const MAX_PULL: u32 = 1000;
 
-/// The scope of the chain-wide log (catalog, channels).
+/// The scope of the chain-wide log (catalog, channels, staff).
 pub const CHAIN_SCOPE: &str = "chain";
 
 /// The scope of one store's log (stock levels, unique items) and order feed.
@@ -177,6 +177,10 @@ pub fn channel_key(code: &str) -> String {
     format!("channel:{code}")
 }
 
+pub fn staff_key(staff_id: uuid::Uuid) -> String {
+    format!("staff:{staff_id}")
+}
+
 pub fn unique_key(sku: &str) -> String {
     format!("unique:{sku}")
 }
@@ -202,6 +206,7 @@ fn with_version(change: Change, v: u64) -> Change {
             version: v,
             channel,
         },
+        Change::Staff { staff, .. } => Change::Staff { version: v, staff },
         Change::UniqueItem {
             sku,
             sold_by,

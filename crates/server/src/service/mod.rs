@@ -11,6 +11,8 @@ pub mod events;
 pub mod orders;
 pub mod push;
 pub mod report;
+pub mod shifts;
+pub mod staff;
 pub mod stock;
 pub mod stores;
 pub mod terminals;
@@ -28,6 +30,8 @@ pub use backoffice::{Alerts, StockList};
 pub use catalog::CatalogUpserted;
 pub use orders::{OrderDetail, OrderPage, OrdersCursor};
 pub use report::DailyReport;
+pub use shifts::{ShiftList, ShiftQuery};
+pub use staff::{ActivePins, NewStaff, StaffChange, StaffInfo};
 pub use stock::{AdjustRequest, Adjusted};
 pub use terminals::{Created, Enrolled, TerminalInfo};
 
@@ -95,6 +99,15 @@ pub enum Op {
         store: Option<String>,
         date: chrono::NaiveDate,
     },
+    /// A store's shifts with their figures.
+    ListShifts(ShiftQuery),
+    ListStaff,
+    /// The active staff's PIN hashes but `except`'s (which must exist).
+    ActivePins {
+        except: Option<Uuid>,
+    },
+    CreateStaff(NewStaff),
+    UpdateStaff(StaffChange),
     SeedDemo,
     /// The default store, every store's log head and the default channel (run at start-up).
     EnsureDefaults,
@@ -113,6 +126,9 @@ impl Op {
                 | Op::ListStock { .. }
                 | Op::Alerts { .. }
                 | Op::DailyReport { .. }
+                | Op::ListShifts(_)
+                | Op::ListStaff
+                | Op::ActivePins { .. }
         )
     }
 }
@@ -136,6 +152,11 @@ pub enum Reply {
     Stock(StockList),
     Alerts(Alerts),
     Report(Box<DailyReport>),
+    Shifts(ShiftList),
+    Staff(Vec<StaffInfo>),
+    Pins(ActivePins),
+    /// A staff member as written; `None`: the PINs checked against changed, nothing written.
+    StaffWritten(Option<StaffInfo>),
 }
 
 /// Runs an op inside the caller's open transaction.
@@ -197,6 +218,11 @@ pub async fn execute<T: Tx>(tx: &mut T, op: Op) -> Result<Reply> {
         Op::DailyReport { store, date } => {
             Reply::Report(Box::new(report::daily(tx, store.as_deref(), date).await?))
         }
+        Op::ListShifts(q) => Reply::Shifts(shifts::list(tx, &q).await?),
+        Op::ListStaff => Reply::Staff(staff::list(tx).await?),
+        Op::ActivePins { except } => Reply::Pins(staff::active_pins(tx, except).await?),
+        Op::CreateStaff(s) => Reply::StaffWritten(staff::create(tx, &s).await?),
+        Op::UpdateStaff(c) => Reply::StaffWritten(staff::update(tx, &c).await?),
         Op::SeedDemo => {
             catalog::seed_demo(tx).await?;
             Reply::Done

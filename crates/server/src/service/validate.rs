@@ -29,7 +29,10 @@ macro_rules! reject {
 }
 
 mod money;
+mod shifts;
+use money::currency;
 pub use money::{method, MAX_CASH_ROUNDING_Q, MAX_IDEMPOTENCY_KEY};
+pub use shifts::MAX_CASH_REASON;
 
 fn text(field: &str, value: &str, max: usize, allow_empty: bool) -> Verdict {
     check_text(field, value, max, allow_empty)
@@ -121,6 +124,9 @@ pub fn payload(p: &EventPayload) -> Verdict {
         EventPayload::UniqueHold(h) => hold(h),
         EventPayload::PaymentRecorded(p) => money::payment(p),
         EventPayload::RefundRecorded(r) => money::refund(r),
+        EventPayload::ShiftOpened(o) => shifts::opened(o),
+        EventPayload::CashMoved(m) => shifts::cash_moved(m),
+        EventPayload::ShiftClosed(c) => shifts::closed(c),
     }
 }
 
@@ -177,6 +183,11 @@ fn order(o: &OrderCommitted) -> Verdict {
         .handle
         .as_deref()
         .and_then(|h| text("handle", h, MAX_TEXT, true))
+        .or_else(|| {
+            o.actor
+                .as_deref()
+                .and_then(|a| text("actor", a, MAX_CODE, false))
+        })
     {
         reject!("order {r}: {why}");
     }
@@ -193,8 +204,13 @@ fn order(o: &OrderCommitted) -> Verdict {
         if !line_nos.insert(n) {
             reject!("order {r} repeats line {n}");
         }
-        if let Some(why) =
-            text("sku", &l.sku, MAX_CODE, false).or_else(|| text("name", &l.name, MAX_TEXT, false))
+        if let Some(why) = text("sku", &l.sku, MAX_CODE, false)
+            .or_else(|| text("name", &l.name, MAX_TEXT, false))
+            .or_else(|| {
+                l.category
+                    .as_deref()
+                    .and_then(|c| text("category", c, MAX_TEXT, true))
+            })
         {
             reject!("order {r} line {n}: {why}");
         }

@@ -64,6 +64,9 @@ macro_rules! expect {
     };
 }
 
+// Staff writes: PINs hashed and checked off the transaction, then one op (after `expect!`).
+mod staff;
+
 impl Store {
     pub fn backend(&self) -> &'static str {
         self.0.backend()
@@ -215,6 +218,14 @@ impl Store {
             date,
         };
         expect!(self.run(op).await?, Report).map(|r| *r)
+    }
+
+    /// A store's shifts (of one terminal, of one business date) with their figures.
+    pub async fn shifts(
+        &self,
+        query: crate::service::ShiftQuery,
+    ) -> Result<crate::service::ShiftList> {
+        expect!(self.run(Op::ListShifts(query)).await?, Shifts)
     }
 
     pub async fn seed_demo(&self) -> Result<()> {

@@ -27,6 +27,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/postgres/0003_payments.sql"),
     ),
+    (
+        4,
+        include_str!("../../migrations/postgres/0004_shifts_staff.sql"),
+    ),
 ];
 
 /// Attempts per op when the database asks for a retry.
@@ -333,6 +337,7 @@ impl PgTx<'_> {
 
 impl Tx for PgTx<'_> {
     const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const BYTE_ORDER: &'static str = " COLLATE \"C\"";
 
     /// One statement however many rows: `INSERT … SELECT * FROM unnest($1::bigint[], …)`,
     /// a parameter per column (one statement shape per table, planned in no time).

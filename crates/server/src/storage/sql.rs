@@ -113,6 +113,11 @@ pub trait Tx {
     /// already locked for the transaction (SQLite).
     const FOR_UPDATE: &'static str;
 
+    /// A `COLLATE` clause that compares text byte by byte, as the tills (SQLite, Rust) do:
+    /// empty on SQLite (BINARY is its default), `"C"` on PostgreSQL (whose default follows
+    /// the database's locale).
+    const BYTE_ORDER: &'static str;
+
     /// Runs a statement, returns the number of rows changed.
     async fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64>;
 

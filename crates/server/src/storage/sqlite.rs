@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_stores.sql"),
     include_str!("../../migrations/sqlite/0003_payments.sql"),
+    include_str!("../../migrations/sqlite/0004_shifts_staff.sql"),
 ];
 
 /// Whether SQLite reports a transient fault: the database is busy or locked by another
@@ -150,6 +151,7 @@ fn read_row(row: &rusqlite::Row<'_>, columns: usize) -> rusqlite::Result<Row> {
 
 impl Tx for SqliteTx<'_> {
     const FOR_UPDATE: &'static str = "";
+    const BYTE_ORDER: &'static str = "";
 
     async fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
         let mut stmt = self

@@ -2,7 +2,8 @@
 //! the stores schema, keeping its data: rows go to store `main`, orders get their committing
 //! event's id as `order_id`, the change log splits into the chain's and `main`'s. Then 0003
 //! adds taxes, payments and refunds: old orders are untaxed and unpaid, their lines carry
-//! their day and gross for the daily report.
+//! their day and gross for the daily report. Then 0004 adds staff and shifts: old orders
+//! belong to no shift and name no staff member, and the store's currency is its orders'.
 
 use tillbook_protocol::sync::{Change, EventOutcome, PullRequest};
 use tillbook_protocol::PROTOCOL_VERSION;
@@ -81,12 +82,21 @@ async fn check(url: &str) {
         (None, 0, 0)
     );
     assert_eq!(old.payment_status, "unpaid");
+    // 0004: no shift, no staff; the store sells in its orders' currency.
+    assert_eq!(
+        (old.shift_id, old.staff_id, old.actor.as_str()),
+        (None, None, format!("terminal:{TERMINAL}").as_str())
+    );
+    assert_eq!(old.lines[0].category, None);
     assert_eq!((old.lines[1].tax_q, old.lines[1].refunded_qty), (0, 0));
     let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap();
     let report = s.store.daily_report(None, day).await.unwrap();
     assert_eq!((report.sales.orders, report.sales.gross_q), (1, 1400));
     assert_eq!(report.taxes.len(), 1);
-    assert_eq!((report.taxes[0].rate_bp, report.taxes[0].gross_q), (0, 1400));
+    assert_eq!(
+        (report.taxes[0].rate_bp, report.taxes[0].gross_q),
+        (0, 1400)
+    );
     assert_eq!(on_hand(&s.store, "ESPRESSO").await, 9);
     // The old token still pushes; the new order follows the old one in the feed.
     let t: Uuid = TERMINAL.parse().unwrap();
@@ -101,6 +111,24 @@ async fn check(url: &str) {
         .unwrap();
     assert_eq!(r.results[0].outcome, EventOutcome::Applied, "{r:?}");
     assert_eq!(on_hand(&s.store, "ESPRESSO").await, 8);
+    let usd = tillbook_protocol::events::EventPayload::ShiftOpened(
+        tillbook_protocol::shift::ShiftOpened {
+            shift_id: Uuid::now_v7(),
+            currency: "USD".into(),
+            float_q: 0,
+            business_date: day,
+            opened_at: chrono::Utc::now(),
+            actor: "old".into(),
+            staff_id: None,
+        },
+    );
+    let r = s
+        .store
+        .push(&token, page(t, &[outbox(3, &usd)]))
+        .await
+        .unwrap();
+    let why = r.results[0].reason.as_deref().unwrap_or("");
+    assert!(why.contains("the store sells in BRL"), "{r:?}");
     assert_eq!(
         crate::contract::all_refs(&s.store, None, 1).await,
         vec!["OLD-1", "NEW-1"]

@@ -47,6 +47,7 @@ pub fn sale(
             tax_rate_bp: if mode.is_some() { *rate } else { 0 },
             order_discount_q: 0,
             tax_q: 0,
+            category: None,
         })
         .collect();
     let subtotal: i64 = out.iter().map(|l| l.total_q).sum();
@@ -83,6 +84,10 @@ pub fn sale(
         tax_mode: mode,
         tax_q,
         taxes,
+        actor: None,
+        staff_id: None,
+        approved_by: None,
+        shift_id: None,
     }
 }
 
@@ -107,6 +112,7 @@ pub fn pay(o: &OrderCommitted, method: &str, amount: i64) -> PaymentRecorded {
         at: Utc::now(),
         actor: "ana".into(),
         shift_id: None,
+        staff_id: None,
     }
 }
 
@@ -149,6 +155,8 @@ pub fn refund(
         actor: "ana".into(),
         shift_id: None,
         stock_deltas: Vec::new(),
+        staff_id: None,
+        approved_by: None,
     }
 }
 

@@ -31,7 +31,11 @@ fn edit_deltas(
         EventPayload::OrderItemStatusChanged(c) => f(&mut c.stock_deltas),
         EventPayload::StockAdjusted(a) => f(&mut a.stock_deltas),
         EventPayload::RefundRecorded(r) => f(&mut r.stock_deltas),
-        EventPayload::UniqueHold(_) | EventPayload::PaymentRecorded(_) => {}
+        EventPayload::UniqueHold(_)
+        | EventPayload::PaymentRecorded(_)
+        | EventPayload::ShiftOpened(_)
+        | EventPayload::CashMoved(_)
+        | EventPayload::ShiftClosed(_) => {}
     }
     p
 }

@@ -218,11 +218,16 @@ pub fn order(order_ref: &str, sku: &str, qty: i64, unique: bool) -> EventPayload
             tax_rate_bp: 0,
             order_discount_q: 0,
             tax_q: 0,
+            category: None,
         }],
         stock_deltas: vec![delta(sku, -qty, StockReason::Sale, order_ref)],
         tax_mode: None,
         tax_q: 0,
         taxes: Vec::new(),
+        actor: None,
+        staff_id: None,
+        approved_by: None,
+        shift_id: None,
     })
 }
 
@@ -264,6 +269,9 @@ pub fn status_of(
         stock_deltas: give_back
             .map(|(sku, q)| vec![delta(sku, q, StockReason::Cancel, order_ref)])
             .unwrap_or_default(),
+        staff_id: None,
+        approved_by: None,
+        shift_id: None,
     })
 }
 
@@ -279,6 +287,7 @@ pub fn item(of: &EventPayload, line_no: u32, from: Option<&str>, to: &str) -> Ev
         actor: "kitchen".into(),
         at: Utc::now(),
         stock_deltas: vec![],
+        staff_id: None,
     })
 }
 
@@ -286,6 +295,7 @@ pub fn adjusted(sku: &str, qty: i64) -> EventPayload {
     EventPayload::StockAdjusted(StockAdjusted {
         note: "shelf".into(),
         stock_deltas: vec![delta(sku, qty, StockReason::Adjustment, "adjust")],
+        staff_id: None,
     })
 }
 
@@ -296,6 +306,7 @@ pub fn adjusted_at(sku: &str, qty: i64, at: chrono::DateTime<Utc>) -> EventPaylo
     EventPayload::StockAdjusted(StockAdjusted {
         note: "shelf".into(),
         stock_deltas: vec![d],
+        staff_id: None,
     })
 }
 
@@ -308,6 +319,7 @@ pub fn counted_at(sku: &str, counted: i64, at: chrono::DateTime<Utc>, id: Uuid) 
     EventPayload::StockAdjusted(StockAdjusted {
         note: "count".into(),
         stock_deltas: vec![d],
+        staff_id: None,
     })
 }
 

@@ -1,6 +1,9 @@
 //! Applying one outbox event: orders, their events and stock deltas land in the tables;
 //! a `unique.hold` lands in the terminal's basket holds ([`unique::Holds`]); payments and
-//! refunds land in theirs and move their order's sums ([`payments`]).
+//! refunds land in theirs and move their order's sums ([`payments`], [`refunds`]); shifts
+//! and cash movements in theirs ([`shifts`]). Who did it (the till's actor, its staff id, the
+//! manager who approved) is stored as given: a staff id the server does not know is a till's
+//! own (its default cashier before enrolment).
 //!
 //! Every check runs before the first write, so an event is either applied whole or
 //! rejected with a reason and leaves no trace but its inbox row (rule 7). The checks of an
@@ -34,20 +37,21 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use tillbook_protocol::channel::Flow;
 use tillbook_protocol::events::{EventKind, EventPayload, UniqueHold};
-use tillbook_protocol::sync::Change;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::params;
-use crate::service::changelog::{store_scope, ChangeWriter, CHAIN_SCOPE};
+use crate::service::changelog::{store_scope, ChangeWriter};
 use crate::service::stock::StockBatch;
 use crate::service::unique;
 use crate::service::validate::{self, Verdict};
-use crate::storage::sql::{query_keys, query_tuples, timestamp_text, Rows, Tx, Val};
+use crate::storage::sql::{Rows, Tx, Val};
 
 mod moves;
 mod payments;
+mod prefetch;
+mod refunds;
 mod settle;
+mod shifts;
 use moves::{change_item, change_status, commit_order};
 pub use settle::Settle;
 
@@ -82,6 +86,9 @@ pub fn decode(
         EventKind::RefundRecorded => {
             Deserialize::deserialize(payload).map(EventPayload::RefundRecorded)
         }
+        EventKind::ShiftOpened => Deserialize::deserialize(payload).map(EventPayload::ShiftOpened),
+        EventKind::CashMoved => Deserialize::deserialize(payload).map(EventPayload::CashMoved),
+        EventKind::ShiftClosed => Deserialize::deserialize(payload).map(EventPayload::ShiftClosed),
     };
     decoded.map_err(|e: serde_json::Error| format!("undecodable {kind} payload: {e}"))
 }
@@ -112,6 +119,10 @@ const ORDER_COLUMNS: &[&str] = &[
     "paid_q",
     "refunded_q",
     "line_discount_q",
+    "shift_id",
+    "staff_id",
+    "approved_by",
+    "actor",
 ];
 /// Columns of the queued order rows that a payment, a refund or its status change patch.
 const ORDER_STATUS: usize = 7;
@@ -134,6 +145,7 @@ const LINE_COLUMNS: &[&str] = &[
     "refunded_qty",
     "business_date",
     "gross_q",
+    "category",
 ];
 /// The `refunded_qty` column of the queued line rows.
 const LINE_REFUNDED: usize = 13;
@@ -148,7 +160,16 @@ const EVENT_COLUMNS: &[&str] = &[
     "actor",
     "at",
     "reason",
+    "staff_id",
+    "approved_by",
 ];
+
+/// Who did something, as the till says: its staff member and the manager who approved.
+#[derive(Debug, Clone, Copy, Default)]
+struct Who {
+    staff_id: Option<Uuid>,
+    approved_by: Option<Uuid>,
+}
 
 /// A line as the checks need it.
 #[derive(Debug, Clone)]
@@ -214,6 +235,8 @@ pub struct Page {
     events: Rows,
     /// Payments and refunds: what their checks need, and their queued rows.
     money: payments::Money,
+    /// Shifts and cash movements: what their checks need, and their queued rows.
+    shifts: shifts::Shifts,
     /// Ledger rows and movements of the applied events.
     stock: StockBatch,
     /// Unique SKUs whose seller or holds may have changed.
@@ -234,7 +257,11 @@ fn order_id(p: &EventPayload) -> Option<Uuid> {
         EventPayload::OrderItemStatusChanged(c) => Some(c.order_id),
         EventPayload::PaymentRecorded(p) => Some(p.order_id),
         EventPayload::RefundRecorded(r) => Some(r.order_id),
-        EventPayload::StockAdjusted(_) | EventPayload::UniqueHold(_) => None,
+        EventPayload::StockAdjusted(_)
+        | EventPayload::UniqueHold(_)
+        | EventPayload::ShiftOpened(_)
+        | EventPayload::CashMoved(_)
+        | EventPayload::ShiftClosed(_) => None,
     }
 }
 
@@ -243,203 +270,6 @@ fn stored_uuid(text: &str) -> Result<Uuid> {
 }
 
 impl Page {
-    /// Reads, in a few statements, what `payloads` (the page's decodable events) will be
-    /// checked against: everything when `checked`, else what an optimistic page needs.
-    pub async fn prefetch<'a, T: Tx>(
-        tx: &mut T,
-        terminal: Uuid,
-        store_id: i64,
-        payloads: impl Iterator<Item = &'a EventPayload> + Clone,
-        checked: bool,
-    ) -> Result<Page> {
-        let mut skus: BTreeSet<&str> = BTreeSet::new();
-        for p in payloads.clone() {
-            skus.extend(p.stock_deltas().iter().map(|d| d.sku.as_str()));
-            match p {
-                EventPayload::OrderCommitted(o) => {
-                    skus.extend(o.lines.iter().map(|l| l.sku.as_str()));
-                }
-                EventPayload::UniqueHold(h) => {
-                    skus.insert(h.sku.as_str());
-                }
-                _ => {}
-            }
-        }
-        let deltas: BTreeSet<(&str, &str, Uuid)> = if checked {
-            payloads
-                .clone()
-                .flat_map(|p| {
-                    p.stock_deltas()
-                        .iter()
-                        .map(|d| (d.sku.as_str(), d.location.as_str(), d.delta_id))
-                })
-                .collect()
-        } else {
-            BTreeSet::new()
-        };
-        let ids: BTreeSet<Uuid> = payloads
-            .clone()
-            .filter(|p| checked || !matches!(p, EventPayload::OrderCommitted(_)))
-            .filter_map(order_id)
-            .collect();
-        let new_refs: BTreeSet<&str> = if checked {
-            payloads
-                .clone()
-                .filter_map(|p| match p {
-                    EventPayload::OrderCommitted(o) => Some(o.order_ref.as_str()),
-                    _ => None,
-                })
-                .collect()
-        } else {
-            BTreeSet::new()
-        };
-        let has_orders = payloads.clone().any(|p| order_id(p).is_some());
-
-        let keys: Vec<Val> = skus.into_iter().map(Val::from).collect();
-        let skus = query_keys(
-            tx,
-            "SELECT p.sku, p.is_unique FROM {keys} CROSS JOIN products p WHERE p.sku = k.column1",
-            &[],
-            "TEXT",
-            &keys,
-        )
-        .await?
-        .iter()
-        .map(|r| Ok((r.text(0)?, r.bool(1)?)))
-        .collect::<Result<_>>()?;
-        let keys: Vec<Val> = deltas
-            .into_iter()
-            .flat_map(|(sku, location, id)| [Val::from(sku), Val::from(location), Val::from(id)])
-            .collect();
-        let used_deltas = query_tuples(
-            tx,
-            "SELECT s.sku, s.location, s.delta_id FROM {keys} CROSS JOIN stock_ledger s \
-             WHERE s.store_id = $1 AND s.sku = k.column1 AND s.location = k.column2 \
-             AND s.delta_id = k.column3",
-            params![store_id],
-            &["TEXT", "TEXT", "TEXT"],
-            &keys,
-        )
-        .await?
-        .iter()
-        .map(|r| Ok((r.text(0)?, r.text(1)?, stored_uuid(&r.text(2)?)?)))
-        .collect::<Result<_>>()?;
-
-        // Payments and refunds change an order's sums: its row is locked first, so two
-        // pages paying or refunding one order are checked one after the other.
-        payments::lock_orders(tx, payloads.clone()).await?;
-        let keys: Vec<Val> = ids.into_iter().map(Val::from).collect();
-        let mut orders: HashMap<Uuid, OrderState> = HashMap::new();
-        for r in query_keys(
-            tx,
-            "SELECT o.order_id, o.store_id, o.order_ref, o.channel, o.status, o.currency, \
-             o.total_q, o.paid_q, o.refunded_q FROM {keys} \
-             CROSS JOIN orders o WHERE o.order_id = k.column1",
-            &[],
-            "TEXT",
-            &keys,
-        )
-        .await?
-        {
-            orders.insert(
-                stored_uuid(&r.text(0)?)?,
-                OrderState {
-                    store_id: r.i64(1)?,
-                    order_ref: r.text(2)?,
-                    channel: r.text(3)?,
-                    status: r.text(4)?,
-                    currency: r.text(5)?,
-                    total_q: r.i64(6)?,
-                    paid_q: r.i64(7)?,
-                    refunded_q: r.i64(8)?,
-                    lines: BTreeMap::new(),
-                },
-            );
-        }
-        let keys: Vec<Val> = orders.keys().map(|id| Val::from(*id)).collect();
-        for r in query_keys(
-            tx,
-            "SELECT l.order_id, l.line_no, l.sku, l.is_unique, l.status, l.qty, l.gross_q, \
-             l.refunded_qty FROM {keys} \
-             CROSS JOIN order_lines l WHERE l.order_id = k.column1",
-            &[],
-            "TEXT",
-            &keys,
-        )
-        .await?
-        {
-            if let Some(o) = orders.get_mut(&stored_uuid(&r.text(0)?)?) {
-                o.lines.insert(
-                    r.i64(1)?,
-                    LineState {
-                        sku: r.text(2)?,
-                        unique: r.bool(3)?,
-                        status: r.opt_text(4)?,
-                        qty: r.i64(5)?,
-                        gross_q: r.i64(6)?,
-                        refunded_qty: r.i64(7)?,
-                    },
-                );
-            }
-        }
-        let money = payments::Money::prefetch(tx, payloads.clone(), checked).await?;
-        let keys: Vec<Val> = new_refs.into_iter().map(Val::from).collect();
-        let refs = query_keys(
-            tx,
-            "SELECT o.order_ref, o.order_id FROM {keys} CROSS JOIN orders o \
-             WHERE o.terminal_id = $1 AND o.order_ref = k.column1",
-            params![terminal],
-            "TEXT",
-            &keys,
-        )
-        .await?
-        .iter()
-        .map(|r| Ok((r.text(0)?, stored_uuid(&r.text(1)?)?)))
-        .collect::<Result<_>>()?;
-
-        let mut flows = HashMap::new();
-        if has_orders {
-            for r in tx
-                .query(
-                    "SELECT body FROM changes WHERE scope = $1 AND change_key LIKE 'channel:%'",
-                    params![CHAIN_SCOPE],
-                )
-                .await?
-            {
-                let change: Change = serde_json::from_str(&r.text(0)?)
-                    .map_err(|e| Error::Internal(format!("stored channel: {e}")))?;
-                if let Change::Channel { channel, .. } = change {
-                    flows.insert(channel.code, channel.flow);
-                }
-            }
-        }
-        let received = Utc::now();
-        Ok(Page {
-            checked,
-            conflict: false,
-            store_id,
-            skus,
-            flows,
-            used_deltas,
-            orders,
-            refs,
-            writer: None,
-            pending: HashMap::new(),
-            order_rows: Rows::new("orders", ORDER_COLUMNS),
-            lines: Rows::new("order_lines", LINE_COLUMNS),
-            events: Rows::new("order_events", EVENT_COLUMNS),
-            money,
-            stock: StockBatch::new(store_id),
-            unique_touched: BTreeSet::new(),
-            holds: unique::Holds::default(),
-            received,
-            received_at: timestamp_text(received),
-            terminal_id: terminal,
-            terminal: terminal.to_string(),
-            actor: format!("terminal:{terminal}"),
-        })
-    }
-
     /// True when an optimistic page found a key taken: roll back, apply it checked.
     pub fn conflict(&self) -> bool {
         self.conflict
@@ -481,7 +311,9 @@ impl Page {
         for q in self.pending.values_mut() {
             q.lines.clear();
         }
-        if !self.money.flush(tx, self.checked).await? {
+        if !self.money.flush(tx, self.checked).await?
+            || !self.shifts.flush(tx, self.checked).await?
+        {
             self.conflict = true;
             return Ok(());
         }
@@ -553,6 +385,7 @@ impl Page {
         actor: Option<&str>,
         at: &str,
         reason: Option<&str>,
+        who: Who,
     ) {
         let actor = actor.unwrap_or(&self.actor).to_string();
         self.events.push([
@@ -566,6 +399,8 @@ impl Page {
             Val::from(actor),
             Val::from(at),
             Val::from(reason),
+            Val::from(who.staff_id.map(|u| u.to_string())),
+            Val::from(who.approved_by.map(|u| u.to_string())),
         ]);
     }
 }
@@ -581,7 +416,10 @@ pub async fn apply<T: Tx>(
         Ok(p) => p,
         Err(reason) => return Ok(Some(reason.clone())),
     };
-    if let Some(reason) = validate::payload(payload).or_else(|| page.check_deltas(payload)) {
+    if let Some(reason) = validate::payload(payload)
+        .or_else(|| page.check_deltas(payload))
+        .or_else(|| shifts::member(page, payload))
+    {
         return Ok(Some(reason));
     }
     let verdict = match payload {
@@ -591,7 +429,10 @@ pub async fn apply<T: Tx>(
         EventPayload::StockAdjusted(_) => None,
         EventPayload::UniqueHold(h) => hold(page, h),
         EventPayload::PaymentRecorded(p) => payments::pay(tx, page, event_id, p).await?,
-        EventPayload::RefundRecorded(r) => payments::refund(tx, page, event_id, r).await?,
+        EventPayload::RefundRecorded(r) => refunds::refund(tx, page, event_id, r).await?,
+        EventPayload::ShiftOpened(o) => shifts::open(tx, page, event_id, o).await?,
+        EventPayload::CashMoved(m) => shifts::cash_moved(page, event_id, m),
+        EventPayload::ShiftClosed(c) => shifts::close(tx, page, event_id, c).await?,
     };
     if verdict.is_some() {
         return Ok(verdict);

@@ -8,7 +8,7 @@ use tillbook_protocol::events::{OrderCommitted, OrderItemStatusChanged, OrderSta
 use tillbook_protocol::tax;
 use uuid::Uuid;
 
-use super::{LineState, OrderState, Page, Queued, DEAD_STATUSES};
+use super::{LineState, OrderState, Page, Queued, Who, DEAD_STATUSES};
 use crate::error::Result;
 use crate::params;
 use crate::service::validate::{self, Fits, Verdict, FINAL_ITEM_STATUSES};
@@ -70,14 +70,23 @@ pub(super) fn commit_order(page: &mut Page, event_id: Uuid, o: &OrderCommitted) 
         Val::from(0i64),
         Val::from(0i64),
         // The lines' own discounts, for the daily report (bounded: each is within its line).
-        Val::from(o.lines.iter().fold(0i64, |a, l| a.saturating_add(l.discount_q))),
+        Val::from(
+            o.lines
+                .iter()
+                .fold(0i64, |a, l| a.saturating_add(l.discount_q)),
+        ),
+        Val::from(o.shift_id.map(|u| u.to_string())),
+        Val::from(o.staff_id.map(|u| u.to_string())),
+        Val::from(o.approved_by.map(|u| u.to_string())),
+        Val::from(o.actor.clone()),
     ]);
     let mut lines = BTreeMap::new();
     for l in &o.lines {
         // One of a kind by the server's catalog, whatever the till's line says.
         let unique = page.skus.get(&l.sku).copied().unwrap_or(false);
         // The checks made sure it fits: the order's total is the sum of the lines' gross.
-        let gross = tax::line_gross(o.tax_mode, l.total_q, l.order_discount_q, l.tax_q).unwrap_or(0);
+        let gross =
+            tax::line_gross(o.tax_mode, l.total_q, l.order_discount_q, l.tax_q).unwrap_or(0);
         queued.lines.insert(i64::from(l.line_no), page.lines.len());
         page.lines.push([
             Val::from(page.store_id),
@@ -96,6 +105,7 @@ pub(super) fn commit_order(page: &mut Page, event_id: Uuid, o: &OrderCommitted) 
             Val::from(0i64),
             Val::from(o.business_date.to_string()),
             Val::from(gross),
+            Val::from(l.category.clone()),
         ]);
         if unique {
             // The sale ends this terminal's holds of it, even when another order sold it.
@@ -220,6 +230,12 @@ pub(super) async fn change_status<T: Tx>(
     )
     .await?;
     if cancels {
+        // A cancellation counts in the figures of the shift it happened in only.
+        tx.exec(
+            "UPDATE orders SET cancelled_shift_id = $1 WHERE order_id = $2",
+            params![c.shift_id.map(|s| s.to_string()), c.order_id],
+        )
+        .await?;
         // The daily report reads the day's live lines by this flag (one index range).
         tx.exec(
             "UPDATE order_lines SET order_cancelled = 1 WHERE order_id = $1",
@@ -238,6 +254,10 @@ pub(super) async fn change_status<T: Tx>(
         Some(&c.actor),
         &at,
         c.reason.as_deref(),
+        Who {
+            staff_id: c.staff_id,
+            approved_by: c.approved_by,
+        },
     );
     page.unique_touched.extend(touched);
     if let Some(o) = page.orders.get_mut(&c.order_id) {
@@ -300,6 +320,10 @@ pub(super) async fn change_item<T: Tx>(
         Some(&c.actor),
         &at,
         None,
+        Who {
+            staff_id: c.staff_id,
+            approved_by: None,
+        },
     );
     page.unique_touched.extend(touched);
     if let Some(l) = page

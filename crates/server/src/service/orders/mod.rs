@@ -9,8 +9,14 @@
 //! The cursor of a listing holds one position per store, `storeid:pos,storeid:pos`
 //! ([`OrdersCursor`]); each page merges the stores' next orders (by receipt time), taking a
 //! prefix of each store's feed.
+//!
+//! An order in full shows who did what: who rang it up (the till's actor and staff id, with
+//! the staff member's name when the server knows them), who approved it, its shift, and the
+//! same for each of its events, payments and refunds ([`money`]).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+mod money;
+
+use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -20,6 +26,8 @@ use crate::params;
 use crate::service::report::RateTotal;
 use crate::service::stores;
 use crate::storage::sql::{Row, Tx};
+use money::{money, opt_uuid};
+pub use money::{PaymentInfo, RefundInfo, RefundLineInfo, RefundTenderInfo};
 
 /// Default and largest page of `GET /v1/admin/orders`.
 pub const DEFAULT_ORDERS: u32 = 100;
@@ -104,6 +112,8 @@ pub struct LineInfo {
     pub order_discount_q: i64,
     pub tax_q: i64,
     pub refunded_qty: i64,
+    /// The product's category when sold.
+    pub category: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +126,9 @@ pub struct OrderEventInfo {
     pub actor: String,
     pub at: String,
     pub reason: Option<String>,
+    /// The staff member who did it and the manager who approved it, as the till gave them.
+    pub staff_id: Option<Uuid>,
+    pub approved_by: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +137,16 @@ pub struct OrderDetail {
     pub summary: OrderSummary,
     pub handle: Option<String>,
     pub received_at: String,
+    /// Who rang it up, as the till recorded it (`terminal:<id>` on orders from before staff).
+    pub actor: String,
+    /// The staff member (as the till gave it) and their name when the server knows them.
+    pub staff_id: Option<Uuid>,
+    pub staff_name: Option<String>,
+    /// The manager whose PIN allowed it, and their name when known.
+    pub approved_by: Option<Uuid>,
+    pub approved_by_name: Option<String>,
+    /// The cash-drawer shift it was sold in.
+    pub shift_id: Option<Uuid>,
     /// `inclusive` or `exclusive`; `None`: sold before taxes.
     pub tax_mode: Option<String>,
     pub tax_q: i64,
@@ -141,60 +164,6 @@ pub struct OrderDetail {
     pub refunds: Vec<RefundInfo>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PaymentInfo {
-    pub payment_id: String,
-    pub terminal_id: String,
-    pub terminal_code: Option<String>,
-    pub method: String,
-    pub outcome: String,
-    pub decline_code: Option<String>,
-    pub currency: String,
-    pub amount_q: i64,
-    pub tendered_q: i64,
-    pub change_q: i64,
-    pub rounding_q: i64,
-    pub fee_q: i64,
-    pub refunded_q: i64,
-    pub card_last4: Option<String>,
-    pub reference: Option<String>,
-    pub business_date: String,
-    pub at: String,
-    pub actor: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RefundTenderInfo {
-    pub payment_id: String,
-    pub method: String,
-    pub amount_q: i64,
-    pub reference: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RefundLineInfo {
-    pub line_no: i64,
-    pub qty: i64,
-    pub amount_q: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RefundInfo {
-    pub refund_id: String,
-    pub terminal_id: String,
-    pub terminal_code: Option<String>,
-    pub idempotency_key: String,
-    pub currency: String,
-    pub amount_q: i64,
-    pub restock: bool,
-    pub reason: Option<String>,
-    pub business_date: String,
-    pub at: String,
-    pub actor: String,
-    pub tenders: Vec<RefundTenderInfo>,
-    pub lines: Vec<RefundLineInfo>,
-}
-
 /// Where an order stands with its money (the rule the till uses too).
 pub fn payment_status(total_q: i64, paid_q: i64, refunded_q: i64) -> &'static str {
     tillbook_protocol::events::PaymentStatus::of(total_q, paid_q, refunded_q).as_str()
@@ -203,7 +172,8 @@ pub fn payment_status(total_q: i64, paid_q: i64, refunded_q: i64) -> &'static st
 const SUMMARY: &str = "SELECT o.order_id, o.order_ref, s.code, o.terminal_id, t.terminal_code, \
      t.name, o.channel, o.status, o.currency, o.subtotal_q, o.discount_q, o.total_q, \
      o.business_date, o.committed_at, o.handle, o.received_at, o.feed, o.event_id, \
-     o.initial_status, o.tax_mode, o.tax_q, o.paid_q, o.refunded_q \
+     o.initial_status, o.tax_mode, o.tax_q, o.paid_q, o.refunded_q, o.actor, o.staff_id, \
+     o.approved_by, o.shift_id \
      FROM orders o JOIN stores s ON s.id = o.store_id JOIN terminals t ON t.id = o.terminal_id";
 
 fn summary(row: &Row) -> Result<OrderSummary> {
@@ -309,7 +279,7 @@ pub async fn detail<T: Tx>(tx: &mut T, id: &str) -> Result<OrderDetail> {
     let lines = tx
         .query(
             "SELECT line_no, sku, name, unit_price_q, qty, discount_q, total_q, is_unique, status, \
-             tax_rate_bp, order_discount_q, tax_q, refunded_qty \
+             tax_rate_bp, order_discount_q, tax_q, refunded_qty, category \
              FROM order_lines WHERE order_id = $1 ORDER BY line_no",
             params![order_id.as_str()],
         )
@@ -330,24 +300,31 @@ pub async fn detail<T: Tx>(tx: &mut T, id: &str) -> Result<OrderDetail> {
                 order_discount_q: l.i64(10)?,
                 tax_q: l.i64(11)?,
                 refunded_qty: l.i64(12)?,
+                category: l.opt_text(13)?,
             })
         })
         .collect::<Result<Vec<_>>>()?;
     // The `order.committed` event is not stored: the order row holds what it says.
+    let actor = row
+        .opt_text(23)?
+        .unwrap_or_else(|| format!("terminal:{}", row.text(3).unwrap_or_default()));
+    let (staff_id, approved_by) = (opt_uuid(&row, 24)?, opt_uuid(&row, 25)?);
     let committed = OrderEventInfo {
         event_id: row.text(17)?,
         kind: "order.committed".into(),
         line_no: None,
         from: None,
         to: Some(row.text(18)?),
-        actor: format!("terminal:{}", row.text(3)?),
+        actor: actor.clone(),
         at: row.text(13)?,
         reason: None,
+        staff_id,
+        approved_by,
     };
     let stored = tx
         .query(
-            "SELECT event_id, kind, line_no, from_status, to_status, actor, at, reason \
-             FROM order_events WHERE order_id = $1 ORDER BY id",
+            "SELECT event_id, kind, line_no, from_status, to_status, actor, at, reason, \
+             staff_id, approved_by FROM order_events WHERE order_id = $1 ORDER BY id",
             params![order_id.as_str()],
         )
         .await?
@@ -362,6 +339,8 @@ pub async fn detail<T: Tx>(tx: &mut T, id: &str) -> Result<OrderDetail> {
                 actor: e.text(5)?,
                 at: e.text(6)?,
                 reason: e.opt_text(7)?,
+                staff_id: opt_uuid(e, 8)?,
+                approved_by: opt_uuid(e, 9)?,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -371,11 +350,20 @@ pub async fn detail<T: Tx>(tx: &mut T, id: &str) -> Result<OrderDetail> {
     let summary = summary(&row)?;
     let (paid_q, refunded_q) = (row.i64(21)?, row.i64(22)?);
     let money = money(tx, &order_id).await?;
+    let names =
+        crate::service::staff::names(tx, [staff_id, approved_by].into_iter().flatten()).await?;
+    let name = |id: Option<Uuid>| id.and_then(|id| names.get(&id).cloned());
     Ok(OrderDetail {
         payment_status: payment_status(summary.total_q, paid_q, refunded_q).to_string(),
         summary,
         handle: row.opt_text(14)?,
         received_at: row.text(15)?,
+        actor,
+        staff_id,
+        staff_name: name(staff_id),
+        approved_by,
+        approved_by_name: name(approved_by),
+        shift_id: opt_uuid(&row, 26)?,
         tax_mode: row.opt_text(19)?,
         tax_q: row.i64(20)?,
         taxes: money.taxes,
@@ -385,143 +373,6 @@ pub async fn detail<T: Tx>(tx: &mut T, id: &str) -> Result<OrderDetail> {
         refunded_q,
         payments: money.payments,
         refunds: money.refunds,
-    })
-}
-
-/// An order's taxes by rate, payments and refunds.
-struct Money {
-    taxes: Vec<RateTotal>,
-    payments: Vec<PaymentInfo>,
-    refunds: Vec<RefundInfo>,
-}
-
-async fn money<T: Tx>(tx: &mut T, order_id: &str) -> Result<Money> {
-    let taxes = tx
-        .query(
-            "SELECT tax_rate_bp, CAST(SUM(gross_q - tax_q) AS BIGINT), CAST(SUM(tax_q) AS BIGINT), \
-             CAST(SUM(gross_q) AS BIGINT) FROM order_lines WHERE order_id = $1 \
-             GROUP BY tax_rate_bp ORDER BY tax_rate_bp",
-            params![order_id],
-        )
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(RateTotal {
-                rate_bp: r.i64(0)?,
-                base_q: r.i64(1)?,
-                tax_q: r.i64(2)?,
-                gross_q: r.i64(3)?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let payments = tx
-        .query(
-            "SELECT p.payment_id, p.terminal_id, t.terminal_code, p.method, p.outcome, \
-             p.decline_code, p.currency, p.amount_q, p.tendered_q, p.change_q, p.rounding_q, \
-             p.fee_q, p.refunded_q, p.card_last4, p.reference, p.business_date, p.at, p.actor \
-             FROM payments p LEFT JOIN terminals t ON t.id = p.terminal_id \
-             WHERE p.order_id = $1 ORDER BY p.at, p.payment_id",
-            params![order_id],
-        )
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(PaymentInfo {
-                payment_id: r.text(0)?,
-                terminal_id: r.text(1)?,
-                terminal_code: r.opt_text(2)?,
-                method: r.text(3)?,
-                outcome: r.text(4)?,
-                decline_code: r.opt_text(5)?,
-                currency: r.text(6)?,
-                amount_q: r.i64(7)?,
-                tendered_q: r.i64(8)?,
-                change_q: r.i64(9)?,
-                rounding_q: r.i64(10)?,
-                fee_q: r.i64(11)?,
-                refunded_q: r.i64(12)?,
-                card_last4: r.opt_text(13)?,
-                reference: r.opt_text(14)?,
-                business_date: r.text(15)?,
-                at: r.text(16)?,
-                actor: r.text(17)?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut refunds = tx
-        .query(
-            "SELECT r.refund_id, r.terminal_id, t.terminal_code, r.idempotency_key, r.currency, \
-             r.amount_q, r.restock, r.reason, r.business_date, r.at, r.actor \
-             FROM refunds r LEFT JOIN terminals t ON t.id = r.terminal_id \
-             WHERE r.order_id = $1 ORDER BY r.at, r.refund_id",
-            params![order_id],
-        )
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(RefundInfo {
-                refund_id: r.text(0)?,
-                terminal_id: r.text(1)?,
-                terminal_code: r.opt_text(2)?,
-                idempotency_key: r.text(3)?,
-                currency: r.text(4)?,
-                amount_q: r.i64(5)?,
-                restock: r.bool(6)?,
-                reason: r.opt_text(7)?,
-                business_date: r.text(8)?,
-                at: r.text(9)?,
-                actor: r.text(10)?,
-                tenders: Vec::new(),
-                lines: Vec::new(),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    if !refunds.is_empty() {
-        let by_id: HashMap<String, usize> = refunds
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.refund_id.clone(), i))
-            .collect();
-        for r in tx
-            .query(
-                "SELECT t.refund_id, t.payment_id, t.method, t.amount_q, t.reference \
-                 FROM refunds r JOIN refund_tenders t ON t.refund_id = r.refund_id \
-                 WHERE r.order_id = $1 ORDER BY t.refund_id, t.payment_id",
-                params![order_id],
-            )
-            .await?
-        {
-            if let Some(&i) = by_id.get(&r.text(0)?) {
-                refunds[i].tenders.push(RefundTenderInfo {
-                    payment_id: r.text(1)?,
-                    method: r.text(2)?,
-                    amount_q: r.i64(3)?,
-                    reference: r.opt_text(4)?,
-                });
-            }
-        }
-        for r in tx
-            .query(
-                "SELECT l.refund_id, l.line_no, l.qty, l.amount_q \
-                 FROM refunds r JOIN refund_lines l ON l.refund_id = r.refund_id \
-                 WHERE r.order_id = $1 ORDER BY l.refund_id, l.line_no",
-                params![order_id],
-            )
-            .await?
-        {
-            if let Some(&i) = by_id.get(&r.text(0)?) {
-                refunds[i].lines.push(RefundLineInfo {
-                    line_no: r.i64(1)?,
-                    qty: r.i64(2)?,
-                    amount_q: r.i64(3)?,
-                });
-            }
-        }
-    }
-    Ok(Money {
-        taxes,
-        payments,
-        refunds,
     })
 }
 

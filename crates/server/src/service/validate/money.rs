@@ -30,7 +30,7 @@ pub fn method(m: &str) -> Verdict {
     None
 }
 
-fn currency(c: &str) -> Verdict {
+pub(super) fn currency(c: &str) -> Verdict {
     if c.len() != 3 || !c.chars().all(|c| c.is_ascii_uppercase()) {
         reject!("currency {c:?} is not three capital letters");
     }
