@@ -20,4 +20,8 @@ ref=$("$till" commit "$key" --idempotency-key "demo-$(date +%s%N)" | awk '/^Comm
 echo; echo "Pay $ref: R\$ 10,00 by Pix, the rest in cash from a R\$ 20,00 note:"
 "$till" pay "$ref" --method pix --amount 1000 --cash 2000
 echo; "$till" order show "$ref"
+echo; echo "Its receipt (ESC/POS bytes for an 80 mm printer in $TILLBOOK_DATA_DIR/receipt.bin):"
+"$till" receipt "$ref" --escpos "$TILLBOOK_DATA_DIR/receipt.bin"
+echo; echo "The shift so far (X-report; close it with: $till shift close --counted N):"
+"$till" shift x-report
 echo; echo "Book: $TILLBOOK_DATA_DIR  (try: TILLBOOK_DATA_DIR=$TILLBOOK_DATA_DIR $till --help)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Tillbook test on a fresh Debian 12 machine with the Rust toolchain.
-# Installs what the tests need (PostgreSQL for the server's backend story), starts a
+# Installs what the tests need (PostgreSQL for the server's backend story, python-escpos to
+# check receipts against an ESC/POS implementation the project did not write), starts a
 # throw-away PostgreSQL, runs the whole workspace's tests against SQLite and PostgreSQL,
 # then smoke-runs the benchmarks so they keep building and running.
 set -euo pipefail
@@ -23,23 +24,26 @@ cargo build --workspace --all-targets --locked
 
 echo "== tests (SQLite, and the PostgreSQL tests: named *_postgres, ignored unless asked for)"
 set +e
-scripts/with-postgres.sh cargo test --workspace --locked --no-fail-fast -- --include-ignored 2>&1 | tee "$log"
+scripts/with-postgres.sh scripts/with-escpos.sh cargo test --workspace --locked --no-fail-fast -- --include-ignored 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 
 # Tests that need PostgreSQL are `#[ignore]`d so that a plain `cargo test` reports them
 # skipped, never passed. Here they were asked for: each must have run and passed.
-pg_run=$(grep -cE '^test .*_postgres( - should panic)? \.\.\. ok$' "$log" || true)
-pg_bad=$(grep -E '^test .*_postgres .*\.\.\. ' "$log" | grep -vE '\.\.\. ok$' || true)
-echo "PostgreSQL tests passed: $pg_run"
-if [ -n "$pg_bad" ]; then
-    echo "PostgreSQL tests that did not pass:"; echo "$pg_bad"
-    status=1
-fi
-if [ "${CI:-}" = "true" ] && [ "$pg_run" -eq 0 ]; then
-    echo "under CI the PostgreSQL tests must run, and none did"
-    status=1
-fi
+# The same holds for the receipt checks against python-escpos (`*_pyescpos`).
+for kind in postgres pyescpos; do
+    run=$(grep -cE "^test .*_${kind}( - should panic)? \.\.\. ok$" "$log" || true)
+    bad=$(grep -E "^test .*_${kind} .*\.\.\. " "$log" | grep -vE '\.\.\. ok$' || true)
+    echo "${kind} tests passed: $run"
+    if [ -n "$bad" ]; then
+        echo "${kind} tests that did not pass:"; echo "$bad"
+        status=1
+    fi
+    if [ "${CI:-}" = "true" ] && [ "$run" -eq 0 ]; then
+        echo "under CI the ${kind} tests must run, and none did"
+        status=1
+    fi
+done
 if [ "$status" -ne 0 ]; then
     summary
     exit "$status"
@@ -47,6 +51,7 @@ fi
 
 echo "== benchmark smoke runs (full runs: see README)"
 TILLBOOK_BENCH_QUICK=1 cargo bench --locked -p tillbook-orderbook --bench commit
+TILLBOOK_BENCH_QUICK=1 cargo bench --locked -p tillbook-orderbook --bench zreport
 TILLBOOK_BENCH_QUICK=1 scripts/with-postgres.sh cargo bench --locked -p tillbook-server --bench backlog
 TILLBOOK_BENCH_QUICK=1 scripts/with-postgres.sh cargo bench --locked -p tillbook-server --bench stores
 TILLBOOK_BENCH_QUICK=1 scripts/with-postgres.sh cargo bench --locked -p tillbook-server --bench report

@@ -48,11 +48,15 @@
 //! full, and tax by category in both tax modes; each order's taxes, paid and refunded amounts
 //! and payment status are the same on the server, and per store the server's daily reports
 //! add up to exactly the books' tenders, refunds, declines and taxes per rate.
+//! Shifts: each till always has a shift open, takes cash in and out (out with the back office
+//! manager's PIN once pulled) and closes shifts with a count; every shift of every book, open
+//! or closed, is at the server with the same figures (the Z-report of a closed one).
 
 mod admin;
 mod backend;
 mod check;
 mod money;
+mod shifts;
 mod procs;
 mod proxy;
 
@@ -85,6 +89,8 @@ const PRE_ORDERS: i64 = 4;
 /// The one-of-a-kind item in the chain's catalog.
 pub const UNIQUE_SKU: &str = "VASE_ONE";
 const SECOND_STORE: &str = "north";
+/// The back office manager's PIN (the one `chaos_terminal` offers).
+const MANAGER_PIN: &str = "2468";
 /// The product whose price the back office changes mid-run.
 const PRICE_SKU: &str = "LATTE";
 const OLD_PRICE: i64 = 750;
@@ -208,6 +214,9 @@ async fn run(backend: &Backend, dir: &Path) {
     admin.call(Method::PUT, "/v1/admin/catalog", Some(json!({"products": [unique_product()]}))).await;
     let opening = admin.stock(None).await;
     assert!(!opening.is_empty(), "the demo stock is seeded");
+    // The manager whose PIN approves the tills' refunds and cash out, once they have pulled it.
+    let manager = json!({"name": "Marta", "role": "manager", "pin": MANAGER_PIN});
+    admin.call(Method::POST, "/v1/admin/staff", Some(manager)).await;
 
     // Five books with the demo café, each with a few orders rung before it is enrolled.
     let mut pre_refs = Vec::new();
@@ -603,6 +612,8 @@ async fn run(backend: &Backend, dir: &Path) {
     // taxes, exactly.
     let with_store: Vec<(&Book, &str)> = books.iter().zip(&terms).map(|(b, t)| (b, t.store.as_str())).collect();
     money::check(&admin, &with_store, db).await;
+    // Shifts: every book's shifts, with the same figures at the server.
+    shifts::check(&admin, &with_store, db).await;
 
     // Each (store, SKU) on-hand is the count rule over the opening stock and every delta the
     // terminals wrote, once.

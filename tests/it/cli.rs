@@ -92,6 +92,9 @@ fn every_failure_is_a_code_and_a_message() {
     assert_eq!(t.ok(&["catalog", "import", f.to_str().unwrap()])["imported"], 2);
     assert_eq!(t.ok(&["catalog", "list", "--search", "ban"])["products"][0]["sku"], "B");
     let key = t.ok(&["session", "open"])["session_key"].as_str().unwrap().to_string();
+    // A new book has no shift open: nothing is sold until one is (shifts are a later rule).
+    t.fails(&["commit", &key, "--idempotency-key", "x"], "no_open_shift");
+    t.ok(&["shift", "open", "--float", "0"]);
     t.fails(&["commit", &key, "--idempotency-key", "x"], "empty_session");
     t.fails(&["session", "add", &key, "ZZZ"], "unknown_sku");
     t.fails(&["session", "add", &key, "A", "--qty", "0"], "invalid_quantity");

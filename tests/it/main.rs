@@ -10,5 +10,6 @@ mod props;
 mod replicas;
 mod rules;
 mod situations;
+mod shifts;
 mod sync;
 mod taxes;

@@ -11,7 +11,7 @@ use tillbook_orderbook::{
 };
 use tillbook_protocol::events::{EventKind, EventPayload, PaymentOutcome, PaymentRecorded, RefundRecorded};
 
-use crate::support::{assert_outbox_sound, stocked_book, TempBook};
+use crate::support::{assert_outbox_sound, manager_approves, sign_in_cashier, stocked_book, TempBook, MANAGER_PIN};
 
 mod cli;
 
@@ -22,12 +22,22 @@ fn start() -> DateTime<Utc> {
 }
 
 /// A book with A (500), B (700), C (650), 100 of each, on a manual clock; pix and voucher
-/// offered.
+/// offered. The cashier "ana" is signed in (every event records her) and a manager's PIN
+/// approves what a cashier may not do alone: refunds and cancelling a paid order need it since
+/// staff and permissions came in.
 fn till() -> (TempBook, ManualTime) {
+    let (t, time, _) = till_with_manager();
+    (t, time)
+}
+
+/// [`till`], and the id of the manager whose PIN approves.
+fn till_with_manager() -> (TempBook, ManualTime, uuid::Uuid) {
     let (clock, time) = Clock::manual(start());
     let mut t = stocked_book(100).with_clock(clock);
     t.book.set_setting("tender_methods", "pix,voucher").unwrap();
-    (t, time)
+    sign_in_cashier(&mut t.book, "ana", "4711");
+    let mia = manager_approves(&mut t.book);
+    (t, time, mia.staff_id)
 }
 
 /// Sells `lines` and returns the order reference.
@@ -40,7 +50,7 @@ fn sell(t: &mut TempBook, lines: &[(&str, i64)]) -> String {
 }
 
 fn opts() -> PayOptions {
-    PayOptions { actor: "ana".into(), shift_id: None }
+    PayOptions { actor: "ana".into() }
 }
 
 fn cash(tendered_q: i64) -> Tender {
@@ -56,7 +66,7 @@ fn method(name: &str, amount_q: Option<i64>) -> Tender {
 }
 
 fn by_amount(key: &str, amount_q: i64) -> RefundRequest {
-    RefundRequest { by: RefundBy::Amount(amount_q), restock: false, idempotency_key: key.into(), actor: "ana".into(), reason: None, shift_id: None }
+    RefundRequest { by: RefundBy::Amount(amount_q), restock: false, idempotency_key: key.into(), actor: "ana".into(), reason: None }
 }
 
 fn by_lines(key: &str, lines: &[(i64, i64)], restock: bool) -> RefundRequest {
@@ -344,7 +354,7 @@ fn paid_order(t: &mut TempBook) -> String {
 
 #[test]
 fn a_refund_by_amount_gives_back_the_last_payment_first() {
-    let (mut t, _) = till();
+    let (mut t, _, mia) = till_with_manager();
     let r = paid_order(&mut t);
     let out = t.book.refund(&r, RefundRequest { reason: Some("cold coffee".into()), ..by_amount("r1", 900) }).unwrap();
     let tenders: Vec<(&str, i64)> = out.refund.tenders.iter().map(|x| (x.method.as_str(), x.amount_q)).collect();
@@ -360,6 +370,9 @@ fn a_refund_by_amount_gives_back_the_last_payment_first() {
     assert_eq!((s.refund_id, s.amount_q, s.idempotency_key.as_str(), s.reason.as_deref()), (out.refund.refund_id, 900, "r1", Some("cold coffee")));
     assert_eq!(s.tenders.iter().map(|x| x.amount_q).sum::<i64>(), 900);
     assert_eq!((s.order_id, s.lines.len(), s.stock_deltas.len()), (v.order_id, 0, 0));
+    // Given by the cashier signed in, allowed by the manager's PIN.
+    assert_eq!((out.refund.actor.as_str(), out.refund.approved_by), ("ana", Some(mia)));
+    assert_eq!((s.actor.as_str(), s.staff_id, s.approved_by), ("ana", out.refund.staff_id, Some(mia)));
     assert_outbox_sound(&t.book);
 }
 
@@ -476,6 +489,8 @@ fn concurrent_refunds_from_two_books_never_exceed_what_was_paid() {
             let (path, r, barrier) = (path.clone(), r.clone(), barrier.clone());
             std::thread::spawn(move || {
                 let mut book = Book::open(&path).unwrap();
+                // An approval PIN belongs to the handle it is offered to.
+                book.set_approval_pin(Some(MANAGER_PIN.into()));
                 barrier.wait();
                 let mut results = Vec::new();
                 for i in 0..6 {
@@ -531,7 +546,7 @@ fn concurrent_refunds_from_two_tillbook_processes_never_exceed_what_was_paid() {
                 (0..4)
                     .map(|i| {
                         let out = std::process::Command::new(&bin)
-                            .args(["--data-dir", dir.to_str().unwrap(), "--json", "refund", &r, "--amount", "300"])
+                            .args(["--data-dir", dir.to_str().unwrap(), "--json", "--pin", MANAGER_PIN, "refund", &r, "--amount", "300"])
                             .args(["--idempotency-key", &format!("p{w}-{i}")])
                             .output()
                             .unwrap();

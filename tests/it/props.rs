@@ -136,6 +136,9 @@ impl Model {
 
 fn setup() -> (support::TempBook, Model) {
     let mut t = support::book();
+    // A manager stands by: order discounts above `max_discount_pct` (10 %) are approved by her
+    // PIN, as the default cashier may not give them alone.
+    support::manager_approves(&mut t.book);
     let mut d = support::product("D", 900);
     d.oversell = OversellPolicy::Block;
     let mut u = support::product("U", 12_000);
@@ -335,6 +338,8 @@ fn check_order(book: &Book, o: &OrderView) {
     assert!(o.discount_q >= 0 && o.total_q >= 0, "{r} discount {} total {}", o.discount_q, o.total_q);
     assert_eq!(o.item_count, o.lines.iter().map(|l| l.qty).sum::<i64>(), "{r} item count");
     assert_eq!(o.events.first().map(|e| e.kind.as_str()), Some("created"), "{r} first event");
+    // A discount above 10 % of the subtotal carries the manager who allowed it; none other does.
+    assert_eq!(o.approved_by.is_some(), o.discount_q * 10 > o.subtotal_q, "{r} discount {} of {}: approved_by", o.discount_q, o.subtotal_q);
 
     // The order.committed payload says the same as the order.
     let (kind, payload): (String, String) = book

@@ -8,7 +8,7 @@ use tillbook_orderbook::{
 };
 use tillbook_protocol::events::{EventKind, EventPayload};
 
-use crate::support::{book, product, stocked_book, TempBook};
+use crate::support::{book, product, sign_in_cashier, stocked_book, TempBook};
 
 fn code<T: std::fmt::Debug>(r: tillbook_orderbook::Result<T>) -> ErrorCode {
     r.expect_err("expected an error").code
@@ -329,6 +329,7 @@ fn an_expired_hold_whose_stock_is_gone_fails_with_hold_expired() {
     let dir = tempfile::tempdir().unwrap();
     let (clock, time) = Clock::manual(Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap());
     let mut b = Book::init(&dir.path().join(BOOK_FILE), InitOptions::default()).unwrap().with_clock(clock);
+    b.open_shift(0).unwrap();
     let mut k = product("K", 100);
     k.oversell = OversellPolicy::Block;
     b.upsert_products(&[k]).unwrap();
@@ -405,10 +406,14 @@ fn commit_errors_have_their_codes_and_write_nothing() {
     let opts = CommitOptions { checked_revision: Some(check.revision), actor: None };
     assert_eq!(t.book.commit(&key, "s", opts).unwrap_err().code, ErrorCode::StaleCheck);
     assert_eq!(fingerprint(&t), before);
+    // The order records the staff member signed in, never a name the caller gives (staff
+    // arrived with shifts: before, `actor` was taken as given).
+    let ana = sign_in_cashier(&mut t.book, "ana", "4711");
     let fresh = t.book.check_session(&key).unwrap();
-    let opts = CommitOptions { checked_revision: Some(fresh.revision), actor: Some("ana".into()) };
+    let opts = CommitOptions { checked_revision: Some(fresh.revision), actor: Some("someone else".into()) };
     let o = t.book.commit(&key, "s", opts).unwrap();
-    assert_eq!(t.book.order(&o.order_ref).unwrap().events[0].actor, "ana");
+    let first = &t.book.order(&o.order_ref).unwrap().events[0];
+    assert_eq!((first.actor.as_str(), first.staff_id), ("ana", Some(ana.staff_id)));
     assert_eq!(code(commit(&mut t, &key, "another")), ErrorCode::SessionNotOpen);
 }
 
@@ -432,6 +437,7 @@ fn order_references_are_gapless_with_prefix_and_terminal_code() {
     let dir = tempfile::tempdir().unwrap();
     let opts = InitOptions { terminal_code: "T02".into(), order_prefix: "CAFE-".into(), ..InitOptions::default() };
     let mut t = TempBook { book: Book::init(&dir.path().join(BOOK_FILE), opts).unwrap(), dir };
+    t.book.open_shift(0).unwrap();
     t.book.upsert_products(&[product("A", 100)]).unwrap();
     let empty = basket(&mut t, &[]);
     assert!(commit(&mut t, &empty, "x").is_err());
@@ -449,6 +455,8 @@ fn order_references_are_gapless_with_prefix_and_terminal_code() {
 #[test]
 fn status_moves_along_the_flow_with_actor_and_outbox() {
     let mut t = stocked_book(10);
+    // The actor is the staff member signed in (the name passed to `transition` is not used).
+    let ana = sign_in_cashier(&mut t.book, "ana", "4711");
     let key = basket(&mut t, &[("A", 1)]);
     let r = commit(&mut t, &key, "k").unwrap().order_ref;
     let before = fingerprint(&t);
@@ -462,7 +470,7 @@ fn status_moves_along_the_flow_with_actor_and_outbox() {
     let v = t.book.order(&r).unwrap();
     assert_eq!(v.status, "completed");
     assert_eq!(v.events.len(), 5);
-    assert!(v.events[1..].iter().all(|e| e.actor == "ana" && e.kind == "status_changed"));
+    assert!(v.events[1..].iter().all(|e| e.actor == "ana" && e.staff_id == Some(ana.staff_id) && e.kind == "status_changed"));
     assert_eq!(code(t.book.cancel_order(&r, "ana", None)), ErrorCode::InvalidTransition, "completed ends an order");
     assert_eq!(t.book.outbox(0, 100).unwrap().iter().filter(|o| o.order_ref.as_deref() == Some(r.as_str())).count(), 5);
     assert_eq!(t.book.orders(Some("completed"), 10).unwrap().len(), 1);
@@ -518,8 +526,22 @@ fn outbox_seq_is_gapless_across_every_kind_of_change() {
     t.book.cancel_order(&r, "x", None).unwrap();
     let seqs: Vec<i64> = t.book.outbox(0, 1000).unwrap().iter().map(|r| r.seq).collect();
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
-    let kinds: Vec<String> = t.book.outbox(3, 1000).unwrap().into_iter().map(|r| r.kind).collect();
-    assert_eq!(kinds, ["order.committed", "order.status_changed", "order.item_status_changed", "stock.adjusted", "order.status_changed"]);
+    let kinds: Vec<String> = t.book.outbox(0, 1000).unwrap().into_iter().map(|r| r.kind).collect();
+    // The shift the book opened first, then the opening stock, then what this test did.
+    assert_eq!(
+        kinds,
+        [
+            "shift.opened",
+            "stock.adjusted",
+            "stock.adjusted",
+            "stock.adjusted",
+            "order.committed",
+            "order.status_changed",
+            "order.item_status_changed",
+            "stock.adjusted",
+            "order.status_changed"
+        ]
+    );
 }
 
 // ---- the book file ----

@@ -358,12 +358,14 @@ struct Till {
 }
 
 impl Till {
-    /// `tillbook init` with `args` (no demo data: the catalog comes from a file or the server).
+    /// `tillbook init` with `args` (no demo data: the catalog comes from a file or the server),
+    /// then `tillbook shift open --float 0`: a till sells only in an open shift.
     fn init(name: &str, args: &[&str]) -> Till {
         let t = Till { name: name.to_string(), root: tempfile::tempdir().unwrap() };
         let mut all = vec!["init"];
         all.extend_from_slice(args);
         t.run(&all);
+        t.run(&["shift", "open", "--float", "0"]);
         t
     }
 
@@ -790,7 +792,8 @@ fn a_cloned_till_is_asked_to_reenrol_and_its_sales_arrive_under_a_new_identity()
     let mut want_second = vec![c1.clone(), c2.clone()];
     want_second.sort();
     assert_eq!(of(&first_id), want_first, "the original's orders stay the original's");
-    assert_eq!(of(&second_id), want_second, "the clone's sales arrive under its new identity");
+    let why: Vec<Value> = [&c1, &c2].iter().map(|r| clone.run(&["order", "show", r])["sync_reason"].clone()).collect();
+    assert_eq!(of(&second_id), want_second, "the clone's sales arrive under its new identity (at the clone: {why:?})");
     assert_eq!(after.len(), 4);
     assert_eq!(server.on_hand("main", "ESPRESSO"), s0 - 7, "every sale once");
     assert_all_applied(&clone);

@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 
 use tempfile::TempDir;
-use tillbook_orderbook::{Book, InitOptions, OversellPolicy, ProductRecord, BOOK_FILE};
+use tillbook_orderbook::{Book, InitOptions, OversellPolicy, ProductRecord, Role, StaffView, BOOK_FILE};
+
+/// The PIN of the local manager [`manager_approves`] adds.
+pub const MANAGER_PIN: &str = "9090";
 
 /// A book in its own temporary directory (removed on drop).
 pub struct TempBook {
@@ -34,11 +37,30 @@ impl TempBook {
     }
 }
 
-/// A new empty book (BRL, pt-BR, terminal T01).
+/// A new empty book (BRL, pt-BR, terminal T01) with a shift open on an empty drawer, so it
+/// sells at once.
 pub fn book() -> TempBook {
     let dir = tempfile::tempdir().expect("tempdir");
-    let book = Book::init(&dir.path().join(BOOK_FILE), InitOptions::default()).expect("init");
+    let mut book = Book::init(&dir.path().join(BOOK_FILE), InitOptions::default()).expect("init");
+    book.open_shift(0).expect("open a shift");
     TempBook { dir, book }
+}
+
+/// Adds a local manager ("Mia") and offers her PIN as the approval for what the staff member
+/// acting may not do alone (refunds, cancelling a paid order, a large discount…), as a manager
+/// standing by the till would. Returns her.
+pub fn manager_approves(book: &mut Book) -> StaffView {
+    let mia = book.add_local_staff("Mia", Role::Manager, MANAGER_PIN).expect("add the manager");
+    book.set_approval_pin(Some(MANAGER_PIN.into()));
+    mia
+}
+
+/// Adds a local cashier `name` with `pin` and signs them in: every event from then on records
+/// them as the actor.
+pub fn sign_in_cashier(book: &mut Book, name: &str, pin: &str) -> StaffView {
+    let v = book.add_local_staff(name, Role::Cashier, pin).expect("add the cashier");
+    assert_eq!(book.staff_login(pin).expect("sign in").staff_id, v.staff_id);
+    v
 }
 
 /// A product record with the usual defaults.

@@ -226,7 +226,8 @@ async fn a_copied_book_stops_syncing_and_asks_for_enrolment() {
     tillbook_sync::enroll(&mut copy, &server.base, &server.code("T-copy").await).await.unwrap();
     tillbook_sync::run(&mut copy, &opts()).await.unwrap();
     assert_eq!(copy.sync_status().unwrap().pending, 0);
-    assert_eq!(copy.order(&shared).unwrap().sync_state, SyncState::Applied);
+    let v = copy.order(&shared).unwrap();
+    assert_eq!(v.sync_state, SyncState::Applied, "{:?}", v.sync_reason);
     assert_eq!(server.orders().await.len(), orders_before);
     assert_eq!(server.on_hand("LATTE").await, latte);
     // Its next order carries the new terminal code, reaches the server as the new terminal's
@@ -238,7 +239,8 @@ async fn a_copied_book_stops_syncing_and_asks_for_enrolment() {
     assert!(own.contains(&format!("-{copy_code}-")), "{own}");
     tillbook_sync::run(&mut copy, &opts()).await.unwrap();
     assert_eq!(copy.sync_status().unwrap().pending, 0);
-    assert_eq!(copy.order(&own).unwrap().sync_state, SyncState::Applied);
+    let v = copy.order(&own).unwrap();
+    assert_eq!(v.sync_state, SyncState::Applied, "{:?}", v.sync_reason);
     let orders = server.orders().await;
     assert_eq!(orders.len(), orders_before + 1);
     let theirs = orders.iter().find(|o| o["ref"] == own.as_str()).expect("the copy's sale is in the back office");
@@ -403,16 +405,19 @@ fn stock_view_stays_exact_between_pull_pages() {
         last_applied_seq,
     };
     let on_hand = |t: &crate::support::TempBook, sku: &str| t.book.stock(Some(sku)).unwrap()[0].on_hand;
-    // The server's snapshot after it applied the three opening adjustments (seqs 1-3).
-    t.book.apply_pull(&page(vec![level("A", 10), level("B", 10)], false, 3, true)).unwrap();
+    // The server's snapshot after it applied the shift's opening (seq 1) and the three opening
+    // adjustments (seqs 2-4).
+    let opening = t.book.outbox_summary().unwrap().last_seq as u64;
+    assert_eq!(opening, 4);
+    t.book.apply_pull(&page(vec![level("A", 10), level("B", 10)], false, opening, true)).unwrap();
     assert_eq!(on_hand(&t, "A"), 10);
     sell(&mut t.book, "A", 2, "s1");
     assert_eq!(on_hand(&t, "A"), 8, "the snapshot plus our unsent sale");
-    // The server applied the sale (seq 4); the first page of the next pull carries only B.
-    t.book.apply_pull(&page(vec![level("B", 7)], true, 4, false)).unwrap();
+    // The server applied the sale (seq 5); the first page of the next pull carries only B.
+    t.book.apply_pull(&page(vec![level("B", 7)], true, opening + 1, false)).unwrap();
     assert_eq!(on_hand(&t, "A"), 8, "A's level has not arrived yet: our sale still counts");
     assert_eq!(on_hand(&t, "B"), 7);
-    t.book.apply_pull(&page(vec![level("A", 8)], false, 4, false)).unwrap();
+    t.book.apply_pull(&page(vec![level("A", 8)], false, opening + 1, false)).unwrap();
     assert_eq!(on_hand(&t, "A"), 8);
     sell(&mut t.book, "A", 1, "s2");
     assert_eq!(on_hand(&t, "A"), 7);

@@ -17,6 +17,12 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// A manager's PIN approving what this command does when the signed-in staff member may
+    /// not (refunds, cancelling a paid order, large discounts, cash out, no sale, closing a
+    /// shift with a difference).
+    #[arg(long, global = true, value_name = "PIN")]
+    pub pin: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -62,6 +68,117 @@ pub enum Command {
     /// The book's settings: show them, or change one.
     #[command(subcommand)]
     Settings(SettingsCmd),
+    /// Who is at the till: sign in with a PIN, sign out, see who is signed in.
+    #[command(subcommand)]
+    Staff(StaffCmd),
+    /// The cash-drawer shift: open with a float, cash in and out, X-report, close with a count.
+    #[command(subcommand)]
+    Shift(ShiftCmd),
+    /// An order's receipt: text for the screen, or ESC/POS bytes for a thermal printer.
+    Receipt(ReceiptArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StaffCmd {
+    /// Sign in for this data directory (every later command acts as this staff member).
+    Login { pin: String },
+    /// Sign out: the till's default cashier acts again.
+    Logout,
+    /// The staff member signed in.
+    Whoami,
+    /// The till's staff (pulled from the back office).
+    List,
+    /// Add a staff member on a till that is not enrolled yet (enrolled tills take staff from
+    /// the back office).
+    Add {
+        name: String,
+        /// cashier or manager.
+        #[arg(long, default_value = "cashier")]
+        role: String,
+        /// Their PIN (4-8 digits).
+        #[arg(long, value_name = "PIN")]
+        new_pin: String,
+    },
+}
+
+/// Where a report or receipt's ESC/POS bytes go, and the paper they are laid out for.
+#[derive(Debug, Args)]
+pub struct PrintArgs {
+    /// Write ESC/POS bytes to this file or printer device (e.g. /dev/usb/lp0).
+    #[arg(long, value_name = "PATH")]
+    pub escpos: Option<PathBuf>,
+    /// Paper width in millimetres: 58 (32 columns) or 80 (48 columns).
+    #[arg(long, default_value_t = 80, value_parser = paper_width)]
+    pub width: u32,
+}
+
+fn paper_width(s: &str) -> Result<u32, String> {
+    match s {
+        "58" => Ok(58),
+        "80" => Ok(80),
+        _ => Err(format!("{s:?} is not a paper width: 58 or 80")),
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ShiftCmd {
+    /// Open a shift with the cash float in the drawer (minor units).
+    Open {
+        #[arg(long, value_name = "MINOR", allow_negative_numbers = true)]
+        float: i64,
+    },
+    /// Put cash into the drawer.
+    CashIn {
+        #[arg(value_name = "MINOR", allow_negative_numbers = true)]
+        amount: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Take cash out of the drawer (needs the cash_out permission).
+    CashOut {
+        #[arg(value_name = "MINOR", allow_negative_numbers = true)]
+        amount: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Open the drawer without a sale (needs the no_sale permission).
+    NoSale {
+        #[arg(long)]
+        reason: String,
+    },
+    /// The open shift's figures so far, without closing it.
+    XReport {
+        #[command(flatten)]
+        print: PrintArgs,
+    },
+    /// Count the drawer and close the shift; prints the Z-report.
+    Close {
+        #[arg(long, value_name = "MINOR", allow_negative_numbers = true)]
+        counted: i64,
+        #[command(flatten)]
+        print: PrintArgs,
+    },
+    /// The open shift, or the shift with this id.
+    Show { shift_id: Option<String> },
+    /// Recent shifts, newest first.
+    List {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ReceiptArgs {
+    #[arg(value_name = "REF")]
+    pub order_ref: String,
+    /// A refund's receipt instead of the sale's: the refund id or its idempotency key.
+    #[arg(long, value_name = "REFUND")]
+    pub refund: Option<String>,
+    /// Mark it as a copy (a reprint).
+    #[arg(long)]
+    pub copy: bool,
+    #[command(flatten)]
+    pub print: PrintArgs,
 }
 
 #[derive(Debug, Subcommand)]

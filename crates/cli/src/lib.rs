@@ -3,8 +3,11 @@
 
 mod args;
 mod pay;
+mod receipt;
 mod render;
 mod run;
+mod shift;
+mod staff;
 mod sync;
 
 use clap::error::ErrorKind;
@@ -54,7 +57,7 @@ where
         Ok(d) => d,
         Err(e) => return fail(json, e.code.as_str(), &e.message, &e.message, 1),
     };
-    match run::run(&data_dir, cli.command) {
+    match run::run(&data_dir, cli.command, cli.pin) {
         Ok(run::Out { json: body, text, failed: Some(e) }) => {
             // The command did something worth showing and still failed (a declined card): its
             // output, with the error's code and message, and a non-zero status.

@@ -12,7 +12,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> serde_json::Value {
 }
 
 pub fn pay(book: &mut Book, a: PayArgs) -> Result<Out> {
-    let outcome = book.pay(&a.order_ref, &a.tenders, PayOptions { actor: a.actor, shift_id: None })?;
+    let outcome = book.pay(&a.order_ref, &a.tenders, PayOptions { actor: a.actor })?;
     let s = book.settings();
     let mut text = format!("Order {}", outcome.order_ref);
     for p in &outcome.payments {
@@ -54,7 +54,6 @@ pub fn refund(book: &mut Book, a: RefundArgs) -> Result<Out> {
         idempotency_key: a.idempotency_key,
         actor: a.actor,
         reason: a.reason,
-        shift_id: None,
     };
     let r = book.refund(&a.order_ref, request)?;
     let s = book.settings();

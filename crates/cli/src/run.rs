@@ -38,7 +38,7 @@ pub fn default_data_dir() -> Result<PathBuf> {
         .ok_or_else(|| Error::new(ErrorCode::Io, "no home directory: pass --data-dir"))
 }
 
-pub fn run(data_dir: &Path, command: Command) -> Result<Out> {
+pub fn run(data_dir: &Path, command: Command, approval_pin: Option<String>) -> Result<Out> {
     let path = data_dir.join(BOOK_FILE);
     if let Command::Init(a) = command {
         if data_dir.exists() && !data_dir.is_dir() {
@@ -73,6 +73,7 @@ pub fn run(data_dir: &Path, command: Command) -> Result<Out> {
         return Err(Error::new(ErrorCode::NotABook, format!("{} is not a directory", data_dir.display())));
     }
     let mut book = Book::open(&path)?;
+    book.set_approval_pin(approval_pin);
     // Orders left unpaid past their payment window are cancelled before any command sees the
     // book (`tillbook sweep` does it as its command, and reports what it cancelled).
     if !matches!(command, Command::Sweep) {
@@ -96,6 +97,9 @@ pub fn run(data_dir: &Path, command: Command) -> Result<Out> {
         Command::Sync(c) => crate::sync::sync(&mut book, c),
         Command::Stock(c) => stock(&mut book, c),
         Command::Settings(c) => settings(&mut book, c),
+        Command::Staff(c) => crate::staff::staff(&mut book, c),
+        Command::Shift(c) => crate::shift::shift(&mut book, c),
+        Command::Receipt(a) => crate::receipt::receipt(&mut book, a),
         Command::Outbox(OutboxCmd::List { after, limit }) => {
             let rows = book.outbox(after, limit)?;
             let summary = book.outbox_summary()?;

@@ -1,6 +1,7 @@
 //! `tillbook pay`, `refund`, `sweep` and `settings`: JSON on stdout, the error's code on failure.
 
 use serde_json::Value;
+use tillbook_orderbook::staff::DEMO_MANAGER_PIN;
 use tillbook_orderbook::BOOK_FILE;
 
 use super::GOOD_CARD;
@@ -27,6 +28,14 @@ impl Cli {
         let (status, v, err) = self.run(args);
         assert_eq!(status, 0, "{args:?}: {v} {err}");
         v
+    }
+
+    fn ok_owned(&self, args: Vec<String>) -> Value {
+        self.ok(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    fn fails_owned(&self, args: Vec<String>, code: &str) -> Value {
+        self.fails(&args.iter().map(String::as_str).collect::<Vec<_>>(), code)
     }
 
     fn fails(&self, args: &[&str], code: &str) -> Value {
@@ -90,17 +99,24 @@ fn cli_refund_by_amount_and_line_is_idempotent() {
     let r = c.unpaid();
     c.fails(&["refund", &r, "--amount", "100", "--idempotency-key", "u"], "not_paid");
     c.ok(&["pay", &r, "--cash", "1000", "--card", GOOD_CARD]);
-    let out = c.ok(&["refund", &r, "--amount", "700", "--idempotency-key", "k1", "--reason", "spilled"]);
+    // Refunds need a manager's approval (staff and permissions came after this test was
+    // written): the demo's default cashier alone is refused, the demo manager's PIN allows it.
+    c.fails(&["refund", &r, "--amount", "700", "--idempotency-key", "k1"], "permission_denied");
+    let refund = |args: &[&'static str]| -> Vec<String> {
+        ["--pin", DEMO_MANAGER_PIN, "refund", &r].iter().chain(args).map(|a| a.to_string()).collect()
+    };
+    let out = c.ok_owned(refund(&["--amount", "700", "--idempotency-key", "k1", "--reason", "spilled"]));
     assert_eq!((&out["amount_q"], &out["replayed"], &out["payment_status"]), (&700.into(), &false.into(), &"partly_refunded".into()));
     assert_eq!(out["tenders"][0]["method"], "card");
     assert!(out["refund_id"].is_string());
-    let again = c.ok(&["refund", &r, "--amount", "700", "--idempotency-key", "k1"]);
+    assert!(out["approved_by"].is_string(), "the manager who allowed it: {out}");
+    let again = c.ok_owned(refund(&["--amount", "700", "--idempotency-key", "k1"]));
     assert_eq!((&again["replayed"], &again["refund_id"]), (&true.into(), &out["refund_id"]));
-    c.fails(&["refund", &r, "--amount", "701", "--idempotency-key", "k1"], "idempotency_conflict");
-    let line = c.ok(&["refund", &r, "--line", "2", "--qty", "1", "--restock", "--idempotency-key", "k2"]);
+    c.fails_owned(refund(&["--amount", "701", "--idempotency-key", "k1"]), "idempotency_conflict");
+    let line = c.ok_owned(refund(&["--line", "2", "--qty", "1", "--restock", "--idempotency-key", "k2"]));
     assert_eq!((&line["lines"][0]["line_no"], &line["amount_q"], &line["restock"]), (&2.into(), &650.into(), &true.into()));
-    c.fails(&["refund", &r, "--amount", "301", "--idempotency-key", "k3"], "refund_exceeds_paid");
-    let last = c.ok(&["refund", &r, "--amount", "300", "--idempotency-key", "k3"]);
+    c.fails_owned(refund(&["--amount", "301", "--idempotency-key", "k3"]), "refund_exceeds_paid");
+    let last = c.ok_owned(refund(&["--amount", "300", "--idempotency-key", "k3"]));
     assert_eq!((&last["payment_status"], &last["order_status"]), (&"refunded".into(), &"refunded".into()));
 }
 

@@ -4,9 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::{array, assert_all_applied, text, Server, Till};
+
+/// The PIN of the back office's manager.
+const MANAGER_PIN: &str = "2468";
 
 /// Sums of `field` by `key` over a list of JSON objects.
 fn by(list: &[Value], key: &str, field: &str) -> BTreeMap<String, i64> {
@@ -30,6 +33,9 @@ fn sync_clean(t: &Till) {
 #[test]
 fn money_taken_at_two_tills_adds_up_in_the_back_office() {
     let mut server = Server::start();
+    // Refunds need a manager's PIN: the back office's manager, pulled by both tills.
+    let mia = json!({"name": "Mia", "role": "manager", "pin": MANAGER_PIN});
+    server.admin(reqwest::Method::POST, "/v1/admin/staff", Some(mia));
     let a = Till::init("till A", &[]);
     let b = Till::init("till B", &[]);
     for t in [&a, &b] {
@@ -53,7 +59,7 @@ fn money_taken_at_two_tills_adds_up_in_the_back_office() {
     let shown = a.run(&["order", "show", &a2]);
     assert_eq!(shown["payment_status"], "unpaid", "a decline leaves the order payable: {shown}");
     a.run(&["pay", &a2, "--card", "4242424242424242"]);
-    a.run(&["refund", &a1, "--line", "2", "--qty", "1", "--restock", "--idempotency-key", "ra-1"]);
+    a.run(&["--pin", MANAGER_PIN, "refund", &a1, "--line", "2", "--qty", "1", "--restock", "--idempotency-key", "ra-1"]);
     sync_clean(&a);
 
     // Till B, offline: the server is down while it sells, is paid and refunds.
@@ -61,11 +67,14 @@ fn money_taken_at_two_tills_adds_up_in_the_back_office() {
     let b1 = b.sell(&[("CARROT_CAKE", 1), ("CAPPUCCINO", 2)], "b-1");
     let total: i64 = b.run(&["order", "show", &b1])["total_q"].as_i64().unwrap();
     b.run(&["pay", &b1, "--cash", &(total + 1003).to_string()]);
-    let r1 = b.run(&["refund", &b1, "--amount", "400", "--idempotency-key", "rb-1"]);
+    // Offline, the manager's PIN is checked against the hash the till pulled.
+    let denied = b.try_run(&["refund", &b1, "--amount", "400", "--idempotency-key", "rb-1"]).unwrap_err();
+    assert_eq!(denied["code"], "permission_denied", "{denied}");
+    let r1 = b.run(&["--pin", MANAGER_PIN, "refund", &b1, "--amount", "400", "--idempotency-key", "rb-1"]);
     let again = b.run(&["refund", &b1, "--amount", "400", "--idempotency-key", "rb-1"]);
     assert_eq!(again["replayed"], true, "{again}");
     assert_eq!(again["refund_id"], r1["refund_id"]);
-    let over = b.try_run(&["refund", &b1, "--amount", &total.to_string(), "--idempotency-key", "rb-2"]).unwrap_err();
+    let over = b.try_run(&["--pin", MANAGER_PIN, "refund", &b1, "--amount", &total.to_string(), "--idempotency-key", "rb-2"]).unwrap_err();
     assert_eq!(over["code"], "refund_exceeds_paid", "{over}");
     assert!(b.try_sync().is_err(), "the server is down");
     server.restart();

@@ -16,7 +16,13 @@
 //! - most orders that are not cancelled right away are paid: exact or rounded-up cash, a test
 //!   card (sometimes declined first, then paid with the good card), or a split of `pix` and
 //!   cash; now and then a paid order is refunded, in part by amount or by a line with its stock
-//!   back (an order fully refunded is `refunded`).
+//!   back (an order fully refunded is `refunded`);
+//! - the cash drawer: the book always has a shift open (a starting process opens one if the
+//!   last was closed); now and then cash goes in, or out, and the shift is closed with a count
+//!   close to what is expected and a new one opened with another float.
+//!
+//! Refunds and cash out need a manager's approval: once the back office's manager
+//! ([`MANAGER_PIN`]) has been pulled, the process offers that PIN for them; before, it skips them.
 //!
 //! Every few orders it runs a sync with small pages and few attempts; a server it cannot
 //! reach is normal (the book keeps the queue). Once the book holds ORDERS `o-` orders it
@@ -28,6 +34,7 @@
 //! - `unique sold REF` or `unique refused CODE`;
 //! - `cancelled REF`;
 //! - `paid REF METHODS…`, `declined REF CODE`, `refunded REF AMOUNT`;
+//! - `shift opened ID`, `shift closed ID`, `cash in AMOUNT`, `cash out AMOUNT`;
 //! - `item REF LINE STATUS`;
 //! - `adjusted SKU DELTA REASON`, `counted SKU QTY`;
 //! - `sync start`, then `sync ok PUSHED PULLED` or `sync err CODE MESSAGE`;
@@ -40,8 +47,11 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tillbook_orderbook::{Book, CommitOptions, ErrorCode, PayOptions, RefundBy, RefundRequest, Tender};
+use tillbook_orderbook::{Book, CashMoveKind, CommitOptions, ErrorCode, PayOptions, RefundBy, RefundRequest, Role, Tender};
 use tillbook_protocol::events::StockReason;
+
+/// The PIN of the manager the chaos test creates in the back office.
+pub const MANAGER_PIN: &str = "2468";
 
 const SKUS: [&str; 6] = ["ESPRESSO", "CAPPUCCINO", "LATTE", "CROISSANT", "PAIN_AU_CHOCOLAT", "CARROT_CAKE"];
 /// Order statuses that end an order (the default in-store flow).
@@ -163,13 +173,66 @@ fn refund(book: &mut Book, rng: &mut StdRng, key: &str) -> Step<()> {
         idempotency_key: key.to_string(),
         actor: "chaos".into(),
         reason: Some("chaos".into()),
-        shift_id: None,
     };
-    match book.refund(order_ref, request) {
+    if !approve(book)? {
+        return Ok(());
+    }
+    let refunded = book.refund(order_ref, request);
+    book.set_approval_pin(None);
+    match refunded {
         Ok(out) => tell(&format!("refunded {order_ref} {}", out.refund.amount_q)),
         // The line's money may be more than what is left to refund after refunds by amount.
         Err(e) if e.code == ErrorCode::RefundExceedsPaid => Ok(()),
         Err(e) => Err(Some(format!("refund {order_ref}: {e}"))),
+    }
+}
+
+/// Offers the back office manager's PIN for the next action, once that manager has been pulled;
+/// `false` before (the action is skipped).
+fn approve(book: &mut Book) -> Step<bool> {
+    let staff = book.staff_list().map_err(fault("list staff"))?;
+    let pulled = staff.iter().any(|s| s.active && s.origin == "server" && s.role == Role::Manager);
+    if pulled {
+        book.set_approval_pin(Some(MANAGER_PIN.to_string()));
+    }
+    Ok(pulled)
+}
+
+/// Opens a shift when none is: a starting process, or after a close.
+fn ensure_shift(book: &mut Book, rng: &mut StdRng) -> Step<()> {
+    if book.current_shift().map_err(fault("current shift"))?.is_none() {
+        let v = book.open_shift(rng.random_range(50..=200) * 100).map_err(fault("open shift"))?;
+        tell(&format!("shift opened {}", v.shift_id))?;
+    }
+    Ok(())
+}
+
+/// Cash in, cash out (with the manager's approval), or the shift closed with a count close to
+/// what is expected (within the threshold that needs no approval) and a new one opened.
+fn drawer(book: &mut Book, rng: &mut StdRng) -> Step<()> {
+    let expected = book.x_report().map_err(fault("x-report"))?.expected_cash_q;
+    match rng.random_range(0..3) {
+        0 => {
+            let amount = rng.random_range(1..=40) * 50;
+            book.cash_move(CashMoveKind::In, amount, "change from the safe").map_err(fault("cash in"))?;
+            tell(&format!("cash in {amount}"))
+        }
+        1 if expected > 0 => {
+            if !approve(book)? {
+                return Ok(());
+            }
+            let amount = rng.random_range(1..=expected.min(5000));
+            let moved = book.cash_move(CashMoveKind::Out, amount, "bank drop");
+            book.set_approval_pin(None);
+            moved.map_err(fault("cash out"))?;
+            tell(&format!("cash out {amount}"))
+        }
+        _ => {
+            let counted = (expected + rng.random_range(-300..=300)).max(0);
+            let closed = book.close_shift(counted).map_err(fault("close shift"))?;
+            tell(&format!("shift closed {}", closed.shift.shift_id))?;
+            ensure_shift(book, rng)
+        }
     }
 }
 
@@ -201,7 +264,20 @@ fn move_item(book: &mut Book, rng: &mut StdRng) -> Step<()> {
         (Some("processing"), false) => "ready",
         (_, false) => "delivered",
     };
-    book.set_item_status(order_ref, line.line_no, to, "kitchen").map_err(fault(&format!("item {order_ref}/{}", line.line_no)))?;
+    let what = format!("item {order_ref}/{}", line.line_no);
+    match book.set_item_status(order_ref, line.line_no, to, "kitchen") {
+        Ok(_) => {}
+        // The last item of a paid order cancelled cancels the order: a manager's approval.
+        Err(e) if e.code == ErrorCode::PermissionDenied => {
+            if !approve(book)? {
+                return Ok(());
+            }
+            let moved = book.set_item_status(order_ref, line.line_no, to, "kitchen");
+            book.set_approval_pin(None);
+            moved.map_err(fault(&what))?;
+        }
+        Err(e) => return Err(fault(&what)(e)),
+    }
     tell(&format!("item {order_ref} {} {to}", line.line_no))
 }
 
@@ -256,6 +332,7 @@ async fn main_loop(path: PathBuf, orders: i64, seed: u64, pace: Duration, unique
     // A restarted process takes another path through the random choices.
     let mut rng = StdRng::seed_from_u64(seed ^ (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let mut until_sync = rng.random_range(1..=4);
+    ensure_shift(&mut book, &mut rng)?;
     while n < orders {
         let with_unique = unique.as_deref().filter(|_| rng.random_bool(0.06));
         let order_ref = ring(&mut book, &mut rng, n, with_unique)?;
@@ -286,6 +363,9 @@ async fn main_loop(path: PathBuf, orders: i64, seed: u64, pace: Duration, unique
         }
         if rng.random_bool(0.15) {
             touch_stock(&mut book, &mut rng)?;
+        }
+        if rng.random_bool(0.08) {
+            drawer(&mut book, &mut rng)?;
         }
         until_sync -= 1;
         if until_sync == 0 {
