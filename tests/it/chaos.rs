@@ -13,7 +13,8 @@
 //! - `chaos_server` (tests/src/bin) is the real server library on its database, killed and
 //!   restarted on the same database and port. The back office (straight to the server) adds a
 //!   second store (`north`) and the one unique item to the chain's catalog.
-//! - Five books with the demo café: A, B and C in `main`, D and E in `north`. A and B start
+//! - Five books with the demo café's catalog (real books, not `--demo`: a demo's sales are never
+//!   sent), A, B and C in `main`, D and E in `north`. A and B start
 //!   with the same terminal code `T01`, and every book rings [`PRE_ORDERS`] orders before it
 //!   is enrolled, so A and B hold identical order refs; A, B and D sell the unique item
 //!   offline among them (imported into the book by hand), so `main` starts with a unique-item
@@ -82,7 +83,7 @@ use procs::{ServerProc, Terminal};
 use proxy::{Fault, Proxy};
 
 pub const ADMIN: &str = "chaos-admin-token";
-/// Orders each terminal rings up with the key `o-N`, besides the six demo orders of its book.
+/// Orders each terminal rings up with the key `o-N` (all of its book's orders).
 pub const ORDERS: i64 = 64;
 /// Of those, rung before the terminal is enrolled.
 const PRE_ORDERS: i64 = 4;
@@ -218,11 +219,15 @@ async fn run(backend: &Backend, dir: &Path) {
     let manager = json!({"name": "Marta", "role": "manager", "pin": MANAGER_PIN});
     admin.call(Method::POST, "/v1/admin/staff", Some(manager)).await;
 
-    // Five books with the demo café, each with a few orders rung before it is enrolled.
+    // Five books with the demo café's catalog and a shift open, each with a few orders rung
+    // before it is enrolled. Not demo books: a demo's sales never reach the server.
     let mut pre_refs = Vec::new();
     for (i, (_, book_code, _, _)) in TILLS.iter().enumerate() {
-        let options = InitOptions { terminal_code: book_code.to_string(), demo: true, ..InitOptions::default() };
+        let options = InitOptions { terminal_code: book_code.to_string(), ..InitOptions::default() };
         let mut book = Book::init(&dir.join(format!("t{}.sqlite", i + 1)), options).unwrap();
+        book.upsert_products(&demo_products()).unwrap();
+        book.set_setting("tender_methods", "pix,voucher").unwrap();
+        book.open_shift(20_000).unwrap();
         // Taxes by category with a store default; `north` sells at prices without tax, and
         // two tills round cash to five centavos.
         book.set_setting("tax_rate", "9.25").unwrap();
@@ -518,7 +523,7 @@ async fn run(backend: &Backend, dir: &Path) {
             .unwrap();
         assert_eq!(rung, ORDERS, "{name}");
         let orders = book.orders(None, 1_000_000).unwrap();
-        assert_eq!(orders.len() as i64, ORDERS + 6, "{name}: its orders and the six demo orders");
+        assert_eq!(orders.len() as i64, ORDERS, "{name}: its orders");
         let refs: BTreeSet<String> = orders.iter().map(|o| o.order_ref.clone()).collect();
         assert_eq!(refs.len(), orders.len(), "{name}: refs are unique in a book");
         let lost: Vec<_> = log.committed.difference(&refs).collect();

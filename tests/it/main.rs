@@ -2,6 +2,7 @@
 
 mod support;
 
+mod architecture;
 mod chaos;
 mod cli;
 mod crash;

@@ -107,6 +107,8 @@ async fn two_server_processes_count_every_sale_once_postgres() {
         let mut book = Book::init(&d.path().join(BOOK_FILE), opts).unwrap();
         let created = admin(&direct, reqwest::Method::POST, "/v1/admin/terminals", Some(json!({"name": format!("R{i}")}))).await;
         tillbook_sync::enroll(&mut book, &lb_url, created["enrollment_code"].as_str().unwrap()).await.unwrap();
+        // Enrolment ended demo mode (the demo's data is never sent): a real shift to sell in.
+        book.open_shift(0).unwrap();
         books.push(book);
     }
     // Rounds of selling and syncing; each sync is a new connection, so it lands on either replica.

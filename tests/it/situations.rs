@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
+mod demo_enrolment;
 mod money;
 
 const ADMIN: &str = "situations-admin-token";

@@ -10,6 +10,8 @@ use tillbook_sync::Options;
 
 use crate::support::product;
 
+mod demo_enrolment;
+
 const ADMIN: &str = "sync-test-admin";
 
 struct Server {
@@ -70,7 +72,8 @@ struct Till {
     book: Book,
 }
 
-/// A till with the demo catalog (its opening stock is local and never pushed).
+/// A demo till (`init --demo`). Enrolling it leaves demo mode: its demo data is removed and
+/// never pushed, and it has no shift until one is opened ([`open_shift`]).
 fn till() -> Till {
     let dir = tempfile::tempdir().unwrap();
     let book = Book::init(&dir.path().join(BOOK_FILE), InitOptions { demo: true, ..InitOptions::default() }).unwrap();
@@ -81,6 +84,11 @@ fn sell(book: &mut Book, sku: &str, qty: i64, key: &str) -> String {
     let s = book.open_session(None, None).unwrap().session_key;
     book.add_line(&s, sku, qty, None).unwrap();
     book.commit(&s, key, CommitOptions::default()).unwrap().order_ref
+}
+
+/// Opens the first real shift of a till just enrolled (a demo till has none after enrolment).
+fn open_shift(book: &mut Book) {
+    book.open_shift(0).unwrap();
 }
 
 fn opts() -> Options {
@@ -94,28 +102,29 @@ async fn push_and_pull_round_trip_exactly_once() {
     let code = server.code("Till 1").await;
     let e = tillbook_sync::enroll(&mut t.book, &server.base, &code).await.unwrap();
     assert_eq!(t.book.settings().terminal_id, e.terminal_id, "the server's id becomes the book's");
+    open_shift(&mut t.book);
     let espresso_before = server.on_hand("ESPRESSO").await;
     let r = sell(&mut t.book, "ESPRESSO", 3, "k1");
+    let queued = t.book.sync_status().unwrap().pending;
     let report = tillbook_sync::run(&mut t.book, &opts()).await.unwrap();
-    assert_eq!(report.pushed, t.book.outbox_summary().unwrap().last_seq);
+    assert_eq!(report.pushed, queued);
     let status = t.book.sync_status().unwrap();
     assert_eq!(status.pending, 0);
     assert!(status.last_success_at.is_some());
     assert_eq!(t.book.order(&r).unwrap().sync_state, SyncState::Applied);
-    // Demo orders sold 3 espressos and the new one 3 more.
-    assert_eq!(server.on_hand("ESPRESSO").await, espresso_before - 6);
+    // The demo's own orders were never sent: only the new one's 3 espressos count.
+    assert_eq!(server.on_hand("ESPRESSO").await, espresso_before - 3);
     let refs: Vec<String> = server.orders().await.iter().map(|o| o["ref"].as_str().unwrap().to_string()).collect();
-    assert_eq!(refs.len(), 7);
-    assert!(refs.contains(&r));
+    assert_eq!(refs, vec![r.clone()]);
     // The pulled catalog is the one the till started with: barcodes still scan.
     assert_eq!(t.book.product("7890000000001").unwrap().sku, "ESPRESSO");
     // The terminal's view of stock is now the server's.
-    assert_eq!(t.book.stock(Some("ESPRESSO")).unwrap()[0].on_hand, espresso_before - 6);
+    assert_eq!(t.book.stock(Some("ESPRESSO")).unwrap()[0].on_hand, espresso_before - 3);
     // Syncing again sends nothing and counts nothing twice.
     let again = tillbook_sync::run(&mut t.book, &opts()).await.unwrap();
     assert_eq!(again.pushed, 0);
-    assert_eq!(server.orders().await.len(), 7);
-    assert_eq!(server.on_hand("ESPRESSO").await, espresso_before - 6);
+    assert_eq!(server.orders().await.len(), 1);
+    assert_eq!(server.on_hand("ESPRESSO").await, espresso_before - 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,14 +132,15 @@ async fn small_pages_cross_boundaries_without_loss() {
     let server = Server::start().await;
     let mut t = till();
     tillbook_sync::enroll(&mut t.book, &server.base, &server.code("T").await).await.unwrap();
+    open_shift(&mut t.book);
     for i in 0..10 {
         sell(&mut t.book, "LATTE", 1, &format!("k{i}"));
     }
-    let total = t.book.outbox_summary().unwrap().last_seq;
+    let total = t.book.sync_status().unwrap().pending;
     let report = tillbook_sync::run(&mut t.book, &Options { push_page: 3, pull_page: 2, ..opts() }).await.unwrap();
     assert_eq!(report.pushed, total);
     assert!(report.requests >= (total + 2) / 3, "{report:?}");
-    assert_eq!(server.orders().await.len(), 16);
+    assert_eq!(server.orders().await.len(), 10);
     assert_eq!(t.book.sync_status().unwrap().pending, 0);
 }
 
@@ -139,6 +149,7 @@ async fn a_rejected_event_does_not_block_the_queue() {
     let server = Server::start().await;
     let mut t = till();
     tillbook_sync::enroll(&mut t.book, &server.base, &server.code("T").await).await.unwrap();
+    open_shift(&mut t.book);
     // A product the server has never heard of.
     t.book.upsert_products(&[product("LOCAL", 100)]).unwrap();
     let bad = sell(&mut t.book, "LOCAL", 1, "bad");
@@ -183,6 +194,7 @@ async fn an_unreachable_server_is_a_clear_error_and_nothing_is_lost() {
     let server = Server::start().await;
     let code = server.code("T").await;
     tillbook_sync::enroll(&mut t.book, &server.base, &code).await.unwrap();
+    open_shift(&mut t.book);
     let base = server.base.clone();
     drop(server);
     // Wait (bounded) until the aborted server stops accepting.
@@ -206,6 +218,7 @@ async fn a_copied_book_stops_syncing_and_asks_for_enrolment() {
     let server = Server::start().await;
     let mut t = till();
     tillbook_sync::enroll(&mut t.book, &server.base, &server.code("T").await).await.unwrap();
+    open_shift(&mut t.book);
     tillbook_sync::run(&mut t.book, &opts()).await.unwrap();
     // The copy (a backup) is taken while one sale is still unsent.
     let shared = sell(&mut t.book, "LATTE", 1, "before-copy");
@@ -252,6 +265,7 @@ async fn a_sale_and_a_sync_on_the_same_book_both_succeed() {
     let server = Server::start().await;
     let mut t = till();
     tillbook_sync::enroll(&mut t.book, &server.base, &server.code("T").await).await.unwrap();
+    open_shift(&mut t.book);
     let path = t.dir.path().join(BOOK_FILE);
     let seller = std::thread::spawn(move || {
         let mut b = Book::open(&path).unwrap();
@@ -266,7 +280,7 @@ async fn a_sale_and_a_sync_on_the_same_book_both_succeed() {
     assert_eq!(sold.len(), 30);
     tillbook_sync::run(&mut t.book, &opts()).await.unwrap();
     assert_eq!(t.book.sync_status().unwrap().pending, 0);
-    assert_eq!(server.orders().await.len(), 36);
+    assert_eq!(server.orders().await.len(), 30);
     t.book.adjust_stock("LATTE", 5, StockReason::Receiving, "delivery").unwrap();
     tillbook_sync::run(&mut t.book, &opts()).await.unwrap();
 }
@@ -291,6 +305,12 @@ fn cli_enroll_sync_and_status() {
     let (status, v) = run(&["enroll", "--server", &server.base, "--code", &code]);
     assert_eq!(status, 0, "{v}");
     assert_eq!(v["name"], "Counter 1");
+    assert_eq!(v["left_demo"], true, "the demo's data is removed, never sent: {v}");
+    // A real till now: it asks for a float before its first sale.
+    assert_eq!(run(&["shift", "open", "--float", "0"]).0, 0);
+    let key = run(&["session", "open"]).1["session_key"].as_str().unwrap().to_string();
+    run(&["session", "add", &key, "ESPRESSO"]);
+    assert_eq!(run(&["commit", &key, "--idempotency-key", "online-1"]).0, 0);
     let (status, v) = run(&["enroll", "--server", &server.base, "--code", &code]);
     assert_eq!((status, v["code"].as_str()), (1, Some("enrollment_code_used")), "{v}");
     let (status, v) = run(&["sync", "status"]);
@@ -352,6 +372,8 @@ async fn watch_backs_off_while_offline_and_drains_when_the_server_returns() {
         .unwrap();
     let mut t = till();
     tillbook_sync::enroll(&mut t.book, &base, created["enrollment_code"].as_str().unwrap()).await.unwrap();
+    open_shift(&mut t.book);
+    sell(&mut t.book, "LATTE", 1, "queued");
     stop_tx.send(()).unwrap();
     first.await.unwrap().unwrap();
 
@@ -431,6 +453,7 @@ async fn an_order_whose_items_are_all_final_completes_by_itself_on_the_server() 
     let server = Server::start().await;
     let mut t = till();
     tillbook_sync::enroll(&mut t.book, &server.base, &server.code("T").await).await.unwrap();
+    open_shift(&mut t.book);
     tillbook_sync::run(&mut t.book, &opts()).await.unwrap();
     let croissant = server.on_hand("CROISSANT").await;
     let done = sell(&mut t.book, "LATTE", 1, "done");

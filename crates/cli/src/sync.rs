@@ -32,8 +32,10 @@ fn to_error(e: SyncError) -> Error {
 }
 
 pub fn enroll(book: &mut Book, server: &str, code: &str) -> Result<Out> {
+    // A demo book leaves demo mode at its first enrolment: its demo data is removed, never sent.
+    let left_demo = book.is_demo()?;
     let e = runtime()?.block_on(tillbook_sync::enroll(book, server, code)).map_err(to_error)?;
-    let text = format!(
+    let mut text = format!(
         "Enrolled as {} ({}) with {}\nStore: {} ({})   terminal code: {} (new order references use it)",
         e.terminal_name,
         e.terminal_id,
@@ -42,6 +44,11 @@ pub fn enroll(book: &mut Book, server: &str, code: &str) -> Result<Out> {
         e.store_name.as_deref().unwrap_or("-"),
         e.terminal_code
     );
+    if left_demo {
+        text.push_str(
+            "\nDemo data removed (none of it was sent): open a shift with `tillbook shift open --float N` to sell",
+        );
+    }
     Ok(Out {
         json: json!({
             "terminal_id": e.terminal_id,
@@ -50,6 +57,7 @@ pub fn enroll(book: &mut Book, server: &str, code: &str) -> Result<Out> {
             "store": e.store,
             "store_name": e.store_name,
             "terminal_code": e.terminal_code,
+            "left_demo": left_demo,
         }),
         text,
         failed: None,

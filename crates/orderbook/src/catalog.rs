@@ -251,7 +251,17 @@ pub(crate) fn list(conn: &Connection, search: Option<&str>) -> Result<Vec<Produc
             OR EXISTS (SELECT 1 FROM barcodes b WHERE b.sku = p.sku AND b.code LIKE ?1)
          ORDER BY p.category, p.name, p.sku"
     ))?;
-    let products: Vec<Product> =
+    let mut products: Vec<Product> =
         stmt.query_map([pattern], row_to_product)?.collect::<Result<_, _>>()?;
-    products.into_iter().map(|p| with_barcodes(conn, p)).collect()
+    // Every barcode in one statement, not one per product: a 50,000-SKU catalog loads at once.
+    let mut codes: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    let mut stmt = conn.prepare_cached("SELECT sku, code FROM barcodes ORDER BY sku, code")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        codes.entry(r.get(0)?).or_default().push(r.get(1)?);
+    }
+    for p in &mut products {
+        p.barcodes = codes.remove(&p.sku).unwrap_or_default();
+    }
+    Ok(products)
 }

@@ -10,6 +10,10 @@
 //! card, pix, and one split between cash and card); the cancelled one was never paid. The
 //! `new` order stays unpaid and has no payment window, so the demo keeps an order in every
 //! status however long after `init` it is opened (the window sweep would cancel it otherwise).
+//!
+//! The book stays a demo (`meta` key `demo`, [`Book::is_demo`]) until it is first enrolled:
+//! that enrolment removes the demo's orders, shift, stock and outbox, and whatever was rung up
+//! on the demo since, and sends none of it to the server (see [`Book::enroll`]).
 
 use tillbook_protocol::events::StockReason;
 
@@ -35,6 +39,8 @@ impl Book {
     pub(crate) fn load_demo(&mut self) -> Result<()> {
         {
             let tx = db::write_tx(&mut self.conn)?;
+            // A demo until its first enrolment, which removes all of this and sends none of it.
+            db::meta_set(&tx, crate::sync::DEMO_KEY, "1")?;
             settings::set(&tx, "tender_methods", "pix,voucher")?;
             settings::set(&tx, "shop_name", "Tillbook Café")?;
             settings::set(&tx, "tax_mode", "inclusive")?;

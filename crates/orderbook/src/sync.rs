@@ -123,6 +123,55 @@ pub(crate) fn check_not_ahead(conn: &Connection, s: &State, server_seq: u64) -> 
     Ok(None)
 }
 
+/// `meta` key marking a demo book (`init --demo`) that has not been enrolled yet: set by
+/// `load_demo`, cleared by the first enrolment, which leaves demo mode ([`leave_demo`]).
+pub(crate) const DEMO_KEY: &str = "demo";
+
+pub(crate) fn is_demo(conn: &Connection) -> Result<bool> {
+    Ok(db::meta_get(conn, DEMO_KEY)?.is_some())
+}
+
+/// The tables a demo book empties when it leaves demo mode, children before parents (foreign
+/// keys are on). Every other table is kept (see the test that checks each table is placed).
+const DEMO_TABLES: [&str; 15] = [
+    "refund_lines",
+    "refund_tenders",
+    "refunds",
+    "payments",
+    "order_taxes",
+    "order_events",
+    "order_lines",
+    "orders",
+    "cash_movements",
+    "shifts",
+    "stock_holds",
+    "session_lines",
+    "sessions",
+    "stock_ledger",
+    "outbox",
+];
+
+/// Leaves demo mode, inside the enrolment's transaction. Everything a demo book holds was
+/// written before its first enrolment, so all of it is demo: the outbox is dropped (never
+/// sent), and with it the business data it spoke of: orders and everything tied to them
+/// (lines, taxes, events, payments, refunds), sessions, baskets and their holds (unique holds
+/// included), shifts and their cash moves, the stock ledger (the server's snapshot comes with
+/// the next pull), and the unique items' sold/reserved marks. The catalog, channels, settings
+/// and staff stay; counters never go back. Returns the outbox counter: the new `seq_base`, so
+/// the first real event is wire seq 1.
+fn leave_demo(conn: &Connection) -> Result<i64> {
+    for table in DEMO_TABLES {
+        conn.execute(&format!("DELETE FROM {table}"), [])?;
+    }
+    conn.execute(
+        "UPDATE products SET sold_by = NULL, reserved_by = NULL, reserved_until = NULL
+         WHERE sold_by IS NOT NULL OR reserved_by IS NOT NULL OR reserved_until IS NOT NULL",
+        [],
+    )?;
+    conn.execute("DELETE FROM meta WHERE key = ?1", [DEMO_KEY])?;
+    last_seq(conn)
+}
+
 /// The server's wire seq as a local seq.
 pub(crate) fn local_seq(s: &State, wire: u64) -> Result<i64> {
     i64::try_from(wire)
@@ -136,6 +185,18 @@ impl Book {
     /// this book's (orders rung up before keep their references; new ones use the new code).
     /// Rows already acknowledged under an earlier enrolment are not sent again, unsent ones go
     /// under the new identity, a halt is cleared, and the next pull takes a full snapshot.
+    ///
+    /// **A demo book leaves demo mode here.** A book made with demo data (`init --demo`, the
+    /// app's first start) is marked a demo until its first enrolment, and everything it holds
+    /// then is demo: the demo's orders and shift and whatever was rung up on it since. In this
+    /// same transaction nothing of it is ever sent: its outbox rows are dropped and `seq_base`
+    /// becomes the outbox counter (which never goes back), so the server's first event from
+    /// this till, wire seq 1, is its first real one. Its orders with their lines, taxes,
+    /// events, payments and refunds, its sessions and holds, shifts and cash moves and its
+    /// stock ledger are removed; the catalog, the shop's settings and the staff stay (staff
+    /// pulled from the back office then turn off the local ones). No shift is open afterwards:
+    /// the till asks for a float (`no_open_shift`). Order references keep counting up. A book
+    /// that never was a demo, or one enrolled before, keeps and sends all it sold.
     pub fn enroll(&mut self, server_url: &str, resp: &EnrollResponse) -> Result<Enrollment> {
         settings::validate_terminal_code(&resp.terminal_code)?;
         bounds::text("store", &resp.store, bounds::MAX_CODE, false)?;
@@ -143,6 +204,7 @@ impl Book {
         bounds::text("terminal name", &resp.name, bounds::MAX_TEXT, true)?;
         let tx = db::write_tx(&mut self.conn)?;
         let s = state(&tx)?;
+        let seq_base = if is_demo(&tx)? { leave_demo(&tx)? } else { s.acked_seq.max(s.seq_base) };
         db::meta_set(&tx, "terminal_id", &resp.terminal_id.to_string())?;
         db::meta_set(&tx, "terminal_code", &resp.terminal_code)?;
         db::meta_set(&tx, "store", &resp.store)?;
@@ -151,7 +213,7 @@ impl Book {
             "UPDATE sync_state SET server_url = ?1, token = ?2, terminal_name = ?3, seq_base = ?4,
                  pull_cursor = NULL, pull_cursor_store = NULL, halted = NULL, last_error = NULL,
                  last_error_at = NULL WHERE id = 1",
-            rusqlite::params![server_url, resp.token, resp.name, s.acked_seq.max(s.seq_base)],
+            rusqlite::params![server_url, resp.token, resp.name, seq_base],
         )?;
         tx.execute("DELETE FROM server_stock", [])?;
         tx.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sent'", [])?;
@@ -159,6 +221,13 @@ impl Book {
         tx.commit()?;
         self.settings = fresh;
         self.enrollment()
+    }
+
+    /// True while the book is a demo (made with demo data — `init --demo`, the app's first
+    /// start — and never enrolled): its first enrolment removes the demo data and sends none
+    /// of it (see [`Book::enroll`]).
+    pub fn is_demo(&self) -> Result<bool> {
+        is_demo(&self.conn)
     }
 
     /// The enrolment, or `not_enrolled`; `reenroll_required` when syncing was halted.
@@ -231,5 +300,134 @@ impl Book {
             reenroll_required: s.halted.is_some(),
             halted: s.halted,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tillbook_protocol::sync::EnrollResponse;
+    use uuid::Uuid;
+
+    use crate::{Book, CommitOptions, ErrorCode, InitOptions, PayOptions, Tender};
+
+    fn answer(code: &str) -> EnrollResponse {
+        EnrollResponse {
+            terminal_id: Uuid::now_v7(),
+            name: format!("Till {code}"),
+            token: "secret".into(),
+            protocol: tillbook_protocol::PROTOCOL_VERSION,
+            store: "main".into(),
+            store_name: "Main".into(),
+            terminal_code: code.into(),
+        }
+    }
+
+    fn sell(book: &mut Book, sku: &str, key: &str) -> String {
+        let s = book.open_session(None, None).unwrap().session_key;
+        book.add_line(&s, sku, 1, None).unwrap();
+        let r = book.commit(&s, key, CommitOptions::default()).unwrap().order_ref;
+        book.pay(&r, &[Tender::Cash { tendered_q: 100_000 }], PayOptions::default()).unwrap();
+        r
+    }
+
+    fn count(book: &Book, table: &str) -> i64 {
+        book.conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap()
+    }
+
+    /// Every table that holds what a till did (as opposed to what it sells and how).
+    const BUSINESS: [&str; 15] = [
+        "orders", "order_lines", "order_taxes", "order_events", "payments", "refunds", "refund_tenders",
+        "refund_lines", "shifts", "cash_movements", "sessions", "session_lines", "stock_holds", "stock_ledger", "outbox",
+    ];
+
+    #[test]
+    fn a_demo_book_leaves_demo_mode_at_its_first_enrolment_and_sends_nothing_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut book = Book::init(&dir.path().join("book.sqlite"), InitOptions { demo: true, ..Default::default() }).unwrap();
+        assert!(book.is_demo().unwrap());
+        sell(&mut book, "LATTE", "on-the-demo");
+        let basket = book.open_session(None, None).unwrap().session_key;
+        book.add_line(&basket, "ESPRESSO", 1, None).unwrap();
+        let (products, staff, shop) = (book.products(None).unwrap().len(), book.staff_list().unwrap(), book.settings().shop_name.clone());
+        let written = book.sync_status().unwrap().last_seq;
+        let refs_before = book.orders(None, 100).unwrap().len() as i64;
+
+        book.enroll("http://server", &answer("T05")).unwrap();
+        assert!(!book.is_demo().unwrap());
+        for table in BUSINESS {
+            assert_eq!(count(&book, table), 0, "{table}");
+        }
+        let s = book.sync_status().unwrap();
+        assert_eq!((s.last_seq, s.seq_base, s.acked_seq, s.pending), (written, written, written, 0), "{s:?}");
+        assert!(book.push_page(100).unwrap().is_empty());
+        assert!(book.current_shift().unwrap().is_none());
+        assert_eq!((book.products(None).unwrap().len(), book.staff_list().unwrap(), book.settings().shop_name.clone()), (products, staff, shop));
+        assert_eq!(book.settings().terminal_code, "T05");
+        // Selling asks for a float first; then the first real events are wire seqs 1, 2…
+        let s = book.open_session(None, None).unwrap().session_key;
+        book.add_line(&s, "LATTE", 1, None).unwrap();
+        assert_eq!(book.commit(&s, "k", CommitOptions::default()).unwrap_err().code, ErrorCode::NoOpenShift);
+        book.open_shift(1_000).unwrap();
+        let real = book.commit(&s, "k", CommitOptions::default()).unwrap().order_ref;
+        assert!(real.ends_with(&format!("-T05-{:04}", refs_before + 1)), "references keep counting up: {real}");
+        let page = book.push_page(100).unwrap();
+        assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(page.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), vec!["shift.opened", "order.committed"]);
+
+        // Enrolled again (a new code): no longer a demo, so nothing is removed and the unsent
+        // rows go under the new identity.
+        book.enroll("http://server", &answer("T06")).unwrap();
+        assert_eq!(book.orders(None, 100).unwrap().len(), 1);
+        assert!(book.current_shift().unwrap().is_some());
+        let s = book.sync_status().unwrap();
+        assert_eq!((s.seq_base, s.pending), (written, 2), "{s:?}");
+        assert_eq!(book.push_page(100).unwrap().len(), 2);
+    }
+
+    /// Each table of the book is either emptied when a demo leaves demo mode or kept on
+    /// purpose: a table added by a later migration must be placed in one list or the other.
+    #[test]
+    fn every_table_is_either_cleared_or_kept_when_a_demo_is_enrolled() {
+        // What the till sells and how (the pull refreshes it), who works there, its identity
+        // and sync state (`server_stock` is emptied by every enrolment).
+        const KEPT: [&str; 9] =
+            ["meta", "counters", "products", "barcodes", "channels", "staff", "pin_attempts", "sync_state", "server_stock"];
+        let dir = tempfile::tempdir().unwrap();
+        let book = Book::init(&dir.path().join("book.sqlite"), InitOptions::default()).unwrap();
+        let tables: Vec<String> = book
+            .conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let unplaced: Vec<&String> =
+            tables.iter().filter(|t| !super::DEMO_TABLES.contains(&t.as_str()) && !KEPT.contains(&t.as_str())).collect();
+        assert!(unplaced.is_empty(), "tables neither cleared nor kept when a demo is enrolled: {unplaced:?}");
+        for t in super::DEMO_TABLES.iter().chain(KEPT.iter()) {
+            assert!(tables.iter().any(|x| x == t), "{t} is not a table of the book");
+        }
+    }
+
+    #[test]
+    fn a_book_that_never_was_a_demo_keeps_and_sends_what_it_sold_before_enrolment() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut book = Book::init(&dir.path().join("book.sqlite"), InitOptions::default()).unwrap();
+        let records: Vec<_> = tillbook_protocol::catalog::demo_products()
+            .into_iter()
+            .map(|p| crate::ProductRecord { currency: Some("BRL".into()), ..p })
+            .collect();
+        book.upsert_products(&records).unwrap();
+        assert!(!book.is_demo().unwrap());
+        book.open_shift(0).unwrap();
+        let r = sell(&mut book, "LATTE", "before");
+        let written = book.sync_status().unwrap().last_seq;
+        book.enroll("http://server", &answer("T02")).unwrap();
+        assert_eq!(book.order(&r).unwrap().order_ref, r);
+        assert!(book.current_shift().unwrap().is_some());
+        let s = book.sync_status().unwrap();
+        assert_eq!((s.seq_base, s.pending), (0, written), "{s:?}");
+        assert_eq!(book.push_page(100).unwrap().first().map(|e| e.seq), Some(1));
     }
 }

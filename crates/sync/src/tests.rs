@@ -85,6 +85,8 @@ fn enrolled_book(dir: &tempfile::TempDir, base: &str) -> Book {
         terminal_code: "T02".into(),
     };
     book.enroll(base, &resp).unwrap();
+    // Enrolment ended demo mode (its data is never sent): the first real shift is queued.
+    book.open_shift(0).unwrap();
     book
 }
 

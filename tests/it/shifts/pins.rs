@@ -139,9 +139,14 @@ async fn back_office_staff_reach_the_till_as_hashes_and_sign_in_offline() {
     // From now on the back office decides: the demo's local manager is no longer active.
     assert_eq!(book.staff_login(DEMO_MANAGER_PIN).unwrap_err().code, ErrorCode::InvalidPin);
 
-    // Offline: the server is gone, the PIN still approves and signs in.
+    // Offline: the server is gone, the PIN still approves and signs in. (The demo's orders
+    // went with demo mode at enrolment: the till opens its first real shift and sells.)
     task.abort();
-    let r = book.orders(Some("completed"), 1).unwrap().remove(0).order_ref;
+    book.open_shift(0).unwrap();
+    let s = book.open_session(None, None).unwrap().session_key;
+    book.add_line(&s, "LATTE", 1, None).unwrap();
+    let r = book.commit(&s, "offline-sale", tillbook_orderbook::CommitOptions::default()).unwrap().order_ref;
+    book.pay(&r, &[cash(10_000)], tillbook_orderbook::PayOptions::default()).unwrap();
     assert_eq!(book.refund(&r, refund("off", RefundBy::Amount(100), false)).unwrap_err().code, ErrorCode::PermissionDenied);
     book.set_approval_pin(Some(MANAGER_PIN.into()));
     assert_eq!(book.refund(&r, refund("off", RefundBy::Amount(100), false)).unwrap().refund.approved_by, Some(mia.staff_id));
