@@ -15,6 +15,8 @@ pub enum ErrorCode {
     IdempotencyConflict,
     // Lookups
     UnknownSku,
+    /// A scanned code that is no SKU or barcode of the catalog.
+    UnknownProduct,
     UnknownSession,
     UnknownLine,
     UnknownOrder,
@@ -84,6 +86,7 @@ impl ErrorCode {
             HoldExpired => "hold_expired",
             IdempotencyConflict => "idempotency_conflict",
             UnknownSku => "unknown_sku",
+            UnknownProduct => "unknown_product",
             UnknownSession => "unknown_session",
             UnknownLine => "unknown_line",
             UnknownOrder => "unknown_order",

@@ -157,6 +157,15 @@ impl Book {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The rows the server rejected, with their reasons, newest first (at most `limit`).
+    pub fn rejected_events(&self, limit: usize) -> Result<Vec<OutboxRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM outbox WHERE state = 'rejected' ORDER BY seq DESC LIMIT ?1"
+        ))?;
+        let rows = stmt.query_map([limit as i64], row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// How many rows are in each state, and the highest seq written.
     pub fn outbox_summary(&self) -> Result<OutboxSummary> {
         let mut s = OutboxSummary::default();
@@ -172,5 +181,44 @@ impl Book {
         }
         s.last_seq = db::counter(&self.conn, "outbox_seq")?;
         Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tillbook_protocol::sync::{EventOutcome, EventResult, PushResponse};
+
+    use crate::testkit::kit;
+    use crate::SyncState;
+
+    /// The rows the server rejected are listed with their reasons, newest first.
+    #[test]
+    fn rejected_events_are_listed_with_their_reasons() {
+        let mut k = kit();
+        k.enroll("T01");
+        let refs: Vec<String> = (0..3).map(|_| k.sell("LATTE", 1)).collect();
+        assert!(k.book.rejected_events(10).unwrap().is_empty());
+        let page = k.book.push_page(10).unwrap();
+        let reject = |i: usize, why: &str| EventResult {
+            seq: page[i].seq,
+            event_id: page[i].event_id,
+            outcome: EventOutcome::Rejected,
+            reason: Some(why.into()),
+        };
+        let answer = PushResponse {
+            last_applied_seq: page.last().unwrap().seq,
+            results: vec![reject(0, "unknown sku"), reject(2, "bad total")],
+            gap: false,
+        };
+        k.book.ack_push(&answer).unwrap();
+        let rejected = k.book.rejected_events(10).unwrap();
+        let seen: Vec<(Option<&str>, Option<&str>, SyncState)> =
+            rejected.iter().map(|r| (r.order_ref.as_deref(), r.reason.as_deref(), r.state)).collect();
+        assert_eq!(
+            seen,
+            [(Some(refs[2].as_str()), Some("bad total"), SyncState::Rejected), (Some(refs[0].as_str()), Some("unknown sku"), SyncState::Rejected)]
+        );
+        assert_eq!(k.book.rejected_events(1).unwrap().len(), 1);
+        assert_eq!(k.book.sync_status().unwrap().rejected, 2);
     }
 }

@@ -427,6 +427,19 @@ impl crate::Book {
         self.settings = settings.clone();
         Ok(settings)
     }
+
+    /// Changes several settings in one transaction: all of them, or (on the first bad key or
+    /// value, `invalid_setting`) none.
+    pub fn set_settings(&mut self, changes: &[(&str, &str)]) -> Result<Settings> {
+        let tx = crate::db::write_tx(&mut self.conn)?;
+        for (key, value) in changes {
+            set(&tx, key, value)?;
+        }
+        let settings = read(&tx)?;
+        tx.commit()?;
+        self.settings = settings.clone();
+        Ok(settings)
+    }
 }
 
 #[cfg(test)]
@@ -497,5 +510,20 @@ mod tests {
         assert_eq!((book.settings().outbox_retention_days, book.settings().hold_ttl_secs), (7, 60));
         assert_eq!(book.settings().max_discount_bp, 1250);
         assert_eq!(book.settings().shop_address.len(), 3);
+    }
+
+    #[test]
+    fn several_settings_change_in_one_transaction_or_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("book.sqlite");
+        let mut book = Book::init(&path, InitOptions::default()).unwrap();
+        let s = book.set_settings(&[("shop_name", "Padaria Sol"), ("locale", "en-US")]).unwrap();
+        assert_eq!((s.shop_name.as_str(), s.locale.as_str()), ("Padaria Sol", "en-US"));
+        let e = book.set_settings(&[("shop_name", "Other"), ("locale", "xx")]).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidSetting);
+        assert_eq!(book.settings().shop_name, "Padaria Sol", "nothing of a refused change is kept");
+        drop(book);
+        let book = Book::open(&path).unwrap();
+        assert_eq!((book.settings().shop_name.as_str(), book.settings().locale.as_str()), ("Padaria Sol", "en-US"));
     }
 }

@@ -15,6 +15,9 @@
 //! English otherwise; dates are `26/11/2026 14:05` (pt), `11/26/2026 2:05 PM` (en-US) or ISO
 //! `2026-11-26 14:05` (any other locale). No I/O but [`write_to`], no async, no database.
 //!
+//! [`book`] builds these documents from the order book's views (an order, a refund, a shift's
+//! figures), so the CLI and the app print the same receipt.
+//!
 //! ```
 //! use tillbook_receipt::{escpos, text, write_to, Paper, Receipt};
 //! # fn demo(receipt: &Receipt) -> Result<(), tillbook_receipt::ReceiptError> {
@@ -24,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod book;
 mod error;
 mod escpos;
 mod layout;

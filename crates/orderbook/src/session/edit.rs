@@ -233,6 +233,27 @@ impl Book {
         })
     }
 
+    /// Names an open session with a handle (`table:4`, `tab:Ana`): a tab to park and resume.
+    /// `handle_in_use` when another open session has it; naming a session again replaces its
+    /// handle.
+    pub fn set_handle(&mut self, key: &str, handle: &str) -> Result<()> {
+        validate_handle(handle)?;
+        self.edit_session(key, |tx| {
+            let holder: Option<String> = tx
+                .query_row(
+                    "SELECT session_key FROM sessions WHERE handle = ?1 AND state = 'open' AND session_key <> ?2",
+                    [handle, key],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(holder) = holder {
+                return err(ErrorCode::HandleInUse, format!("{handle} already has open session {holder}"));
+            }
+            tx.execute("UPDATE sessions SET handle = ?2 WHERE session_key = ?1", [key, handle])?;
+            Ok(())
+        })
+    }
+
     /// Sets the order-level discount in minor units (0 removes it).
     ///
     /// A discount above `max_discount_pct` of the subtotal needs the `large_discount`
@@ -406,6 +427,29 @@ mod tests {
         k.book.remove_line(&b, &latte.line_id).unwrap();
         k.book.abandon_session(&b).unwrap();
         assert_eq!(k.unique_holds().len(), 1);
+    }
+
+    /// An open basket named as a tab keeps its lines; a name another open basket has is
+    /// `handle_in_use`, a name without `KIND:` is `invalid_argument`, and nothing changes.
+    #[test]
+    fn a_basket_is_named_as_a_tab() {
+        let mut k = kit();
+        let a = k.book.open_session(None, None).unwrap().session_key;
+        k.book.add_line(&a, "LATTE", 2, None).unwrap();
+        k.book.set_handle(&a, "tab:Ana").unwrap();
+        let view = k.book.session(&a).unwrap();
+        assert_eq!((view.handle.as_deref(), view.total_items, view.state.as_str()), (Some("tab:Ana"), 2, "open"));
+        k.book.set_handle(&a, "tab:Ana").unwrap();
+        let b = k.book.open_session(None, None).unwrap().session_key;
+        assert_eq!(k.book.set_handle(&b, "tab:Ana").unwrap_err().code, ErrorCode::HandleInUse);
+        assert_eq!(k.book.set_handle(&b, "Ana").unwrap_err().code, ErrorCode::InvalidArgument);
+        assert_eq!(k.book.session(&b).unwrap().handle, None);
+        k.book.set_handle(&a, "table:4").unwrap();
+        k.book.set_handle(&b, "tab:Ana").unwrap();
+        let listed: Vec<_> = k.book.sessions(None).unwrap().into_iter().filter_map(|s| s.handle).collect();
+        assert_eq!(listed.len(), 2);
+        k.book.abandon_session(&b).unwrap();
+        assert_eq!(k.book.set_handle(&b, "tab:Bia").unwrap_err().code, ErrorCode::SessionNotOpen);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! `open` until it is committed or abandoned. Every change bumps its revision, renews its
 //! stock holds and is one transaction. Lines have stable ids (`L1`, `L2`…).
 //!
-//! `edit` holds the operations that change a session, `checks` the issues and re-pricing.
+//! `edit` holds the operations that change a session, `scan` what a barcode scanner sends
+//! (`CODE`, `N*CODE`), `checks` the issues and re-pricing.
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension};
@@ -16,8 +17,10 @@ use crate::{bounds, stock, Book};
 
 mod checks;
 mod edit;
+mod scan;
 
 pub(crate) use checks::{issues, on_catalog_change};
+pub use scan::{parse_scan, Scan};
 
 /// How much an issue matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
