@@ -18,6 +18,8 @@ pub const DATA_DIR_ENV: &str = "TILLBOOK_DATA_DIR";
 
 /// How many rejected events `SyncInfo` lists.
 pub const REJECTIONS_SHOWN: usize = 50;
+/// Orders whose sync state `SyncInfo` carries (the latest).
+pub const ORDERS_SHOWN: usize = 20;
 
 /// What the UI's commands and the sync task share.
 #[derive(Debug, Default)]
@@ -99,7 +101,8 @@ impl AppState {
 pub fn sync_info(book: &Book, online: Option<bool>) -> AppResult<SyncInfo> {
     let status = book.sync_status()?;
     let rejected = if status.rejected > 0 { book.rejected_events(REJECTIONS_SHOWN)? } else { Vec::new() };
-    Ok(SyncInfo::of(&status, &rejected, online))
+    let orders = book.orders(None, ORDERS_SHOWN)?;
+    Ok(SyncInfo::of(&status, &rejected, &orders, online))
 }
 
 /// The first start's book: the demo till `T01`, BRL, pt-BR.

@@ -369,6 +369,28 @@ pub struct SyncInfo {
     pub halted: Option<String>,
     /// The rejected events with the server's reasons, newest first.
     pub rejections: Vec<Rejection>,
+    /// The latest orders, newest first, each with how far it has got to the server.
+    pub orders: Vec<OrderSync>,
+}
+
+/// One order's sync state: `pending` (kept on this till, not sent yet), `sent` (not yet
+/// acknowledged), `synced` (the server applied it) or `rejected` (see `rejections`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct OrderSync {
+    pub order_ref: String,
+    pub state: String,
+}
+
+impl From<&book::OrderSummary> for OrderSync {
+    fn from(o: &book::OrderSummary) -> Self {
+        let state = match o.sync_state {
+            book::SyncState::Pending => "pending",
+            book::SyncState::Sent => "sent",
+            book::SyncState::Applied => "synced",
+            book::SyncState::Rejected => "rejected",
+        };
+        OrderSync { order_ref: o.order_ref.clone(), state: state.into() }
+    }
 }
 
 /// An event the server rejected, and why.
@@ -381,7 +403,12 @@ pub struct Rejection {
 }
 
 impl SyncInfo {
-    pub fn of(s: &book::SyncStatus, rejected: &[book::OutboxRow], online: Option<bool>) -> SyncInfo {
+    pub fn of(
+        s: &book::SyncStatus,
+        rejected: &[book::OutboxRow],
+        orders: &[book::OrderSummary],
+        online: Option<bool>,
+    ) -> SyncInfo {
         SyncInfo {
             enrolled: s.enrolled,
             online: if s.enrolled { online } else { None },
@@ -399,6 +426,7 @@ impl SyncInfo {
                     order_ref: r.order_ref.clone(),
                 })
                 .collect(),
+            orders: orders.iter().map(OrderSync::from).collect(),
         }
     }
 }

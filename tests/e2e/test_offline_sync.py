@@ -2,6 +2,7 @@
 
 import time
 
+from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from harness import tillbook_cli
@@ -47,6 +48,9 @@ def test_sale_offline_then_synced_when_the_server_is_back(launcher, server, tmp_
     ref = app.wait_text('[data-testid="receipt-ref"]')
     assert ref
 
+    def order_state(a):
+        return a.driver.find_element(By.CSS_SELECTOR, '[data-testid="order-sync"]').get_attribute("data-state")
+
     # Offline, with the sale waiting.
     app.wait(
         "the badge to show offline with the sale pending",
@@ -54,11 +58,14 @@ def test_sale_offline_then_synced_when_the_server_is_back(launcher, server, tmp_
         timeout=SYNC_WAIT,
         show=badge,
     )
+    assert order_state(app) in ("pending", "sent"), "the receipt should say the sale waits on this till"
 
     server.start()
     started = time.monotonic()
     app.wait("the badge to reach 0 pending", lambda a: badge(a) == ("true", "0"), timeout=SYNC_WAIT, show=badge)
     print(f"synced {time.monotonic() - started:.1f} s after the server came back")
+    # The receipt screen follows its order to the back office (per-order sync state).
+    app.wait("the receipt to say the order reached the back office", lambda a: order_state(a) == "synced", show=order_state)
 
     orders = server.request("GET", "/v1/admin/orders?store=main")["orders"]
     mine = [o for o in orders if o["ref"] == ref]

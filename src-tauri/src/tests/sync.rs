@@ -47,6 +47,14 @@ fn a_round_with_the_server_down_is_offline() {
     assert_eq!((info.enrolled, info.online), (true, Some(false)));
     assert!(info.pending > 0, "{info:?}");
     assert!(info.last_error.is_some(), "{info:?}");
+    assert!(info.orders.is_empty(), "no order yet: {info:?}");
+    // A sale rung up while the server is down waits on this till.
+    let session = book.open_session(None, None).unwrap().session_key;
+    book.upsert_products(&tillbook_protocol::catalog::demo_products()).unwrap();
+    book.add_line(&session, "ESPRESSO", 1, None).unwrap();
+    let sold = book.commit(&session, "k-1", Default::default()).unwrap();
+    let info = sync_info(&book, Some(false)).unwrap();
+    assert_eq!(info.orders, vec![crate::transport::OrderSync { order_ref: sold.order_ref, state: "pending".into() }]);
 }
 
 #[test]

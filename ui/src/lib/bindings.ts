@@ -176,6 +176,15 @@ export type LineFlag = {
 };
 
 /**
+ *  One order's sync state: `pending` (kept on this till, not sent yet), `sent` (not yet
+ *  acknowledged), `synced` (the server applied it) or `rejected` (see `rejections`).
+ */
+export type OrderSync = {
+	order_ref: string,
+	state: string,
+};
+
+/**
  *  What a `pay` call did. A declined card is not an error: `declined` says why and the order
  *  stays payable.
  */
@@ -275,6 +284,8 @@ export type SyncInfo = {
 	halted: string | null,
 	/**  The rejected events with the server's reasons, newest first. */
 	rejections: Rejection[],
+	/**  The latest orders, newest first, each with how far it has got to the server. */
+	orders: OrderSync[],
 };
 
 /**  An open basket parked as a tab (or any open basket with lines). */

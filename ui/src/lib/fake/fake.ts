@@ -59,7 +59,7 @@ export function createFakeApi(params: URLSearchParams): Api {
   let orderSeq = 0;
   const settings: SettingsInfo = { shop_name: "Tillbook Café", locale: params.get("locale") ?? "pt-BR", currency: params.get("currency") ?? "BRL", terminal_code: "T01", server_url: null, enrolled: false, demo: true };
   let shift: AppInfo["shift"] = params.has("noshift") ? null : { shift_id: "s1", opened_at: new Date().toISOString(), float_q: 20000, opened_by: "Cashier", business_date: new Date().toISOString().slice(0, 10) };
-  const sync: SyncInfo = { enrolled: false, online: null, pending: 0, rejected: 0, last_success_at: null, last_error: null, halted: null, rejections: [] };
+  const sync: SyncInfo = { enrolled: false, online: null, pending: 0, rejected: 0, last_success_at: null, last_error: null, halted: null, rejections: [], orders: [] };
 
   const delay = <T>(v: T): Promise<T> => new Promise((r) => setTimeout(() => r(v), 15));
   const fail = (code: string, message: string): never => {
