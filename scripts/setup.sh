@@ -31,7 +31,9 @@ apt_install() {
     fi
     setup_log "apt-get install $*"
     $sudo apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >&2
+    # With recommends, as the set-up these packages were tried with (fonts, icons, GStreamer
+    # bits WebKitGTK expects).
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >&2
 }
 
 missing_packages() {
