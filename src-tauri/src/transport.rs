@@ -268,10 +268,11 @@ pub enum TenderInput {
 }
 
 impl TenderInput {
-    /// The book's tender; exact cash is the `due_q` the caller read.
-    pub fn to_tender(self, due_q: i64) -> book::Tender {
+    /// The book's tender (no amount for cash: exact cash, which the book works out).
+    pub fn to_tender(self) -> book::Tender {
         match self {
-            TenderInput::Cash { tendered_q } => book::Tender::Cash { tendered_q: tendered_q.unwrap_or(due_q) },
+            TenderInput::Cash { tendered_q: Some(tendered_q) } => book::Tender::Cash { tendered_q },
+            TenderInput::Cash { tendered_q: None } => book::Tender::ExactCash,
             TenderInput::Card { number, amount_q } => book::Tender::Card { number, amount_q },
             TenderInput::Method { name, amount_q } => book::Tender::Method { name, amount_q },
         }

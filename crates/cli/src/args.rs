@@ -467,7 +467,7 @@ pub fn pay_tenders(m: &ArgMatches) -> Result<Vec<Tender>, String> {
                     }
                     *amount_q = Some(number(&v)?);
                 }
-                Some(Tender::Cash { .. }) => return Err("--amount does not apply to --cash: give the cash handed over as --cash N".into()),
+                Some(Tender::Cash { .. } | Tender::ExactCash) => return Err("--amount does not apply to --cash: give the cash handed over as --cash N".into()),
                 None => return Err("--amount must follow the --card, --card-ref or --method it applies to".into()),
             },
             _ => match tenders.last_mut() {

@@ -5,7 +5,6 @@
 //! declined card is an answer (`declined`), not an error, and the order stays payable.
 
 use tauri::{AppHandle, Runtime, State};
-use tillbook_orderbook::payment::cash_split;
 use tillbook_orderbook::{CommitOptions, PayOptions};
 use tillbook_receipt::book::sale_receipt;
 use tillbook_receipt::Paper;
@@ -36,23 +35,11 @@ pub fn checkout<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, key: 
     Ok(out)
 }
 
-/// Exact cash for `due_q`: what is due, rounded to the smallest coin as the book rounds cash.
-fn exact_cash(due_q: i64, coin_q: i64) -> i64 {
-    cash_split(due_q, due_q.saturating_add(coin_q.max(1)), coin_q).map_or(due_q, |s| s.amount_q + s.rounding_q)
-}
-
 /// Pays the order with one tender (cash with change, a card through the gateway, a method).
 #[tauri::command]
 #[specta::specta]
 pub fn pay<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, order_ref: String, tender: TenderInput) -> AppResult<PayResult> {
-    let out = {
-        let mut book = state.book();
-        let due_q = match tender {
-            TenderInput::Cash { tendered_q: None } => exact_cash(book.order(&order_ref)?.amount_due_q, book.settings().cash_rounding_q),
-            _ => 0,
-        };
-        book.pay(&order_ref, &[tender.to_tender(due_q)], PayOptions::default())?
-    };
+    let out = state.book().pay(&order_ref, &[tender.to_tender()], PayOptions::default())?;
     let declined = out.declined.as_ref().map(|d| d.code.as_str());
     tracing::info!(order_ref = %out.order_ref, paid_q = out.paid_q, amount_due_q = out.amount_due_q, ?declined, "payment");
     outbox_changed(&app, &state);
@@ -67,17 +54,4 @@ pub fn receipt(state: State<'_, AppState>, order_ref: String) -> AppResult<Recei
     let order = book.order(&order_ref)?;
     let text = tillbook_receipt::text(&sale_receipt(book.settings(), &order, false), Paper::Mm80.columns());
     Ok(ReceiptInfo { order_ref: order.order_ref, text })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exact_cash_is_what_is_due_rounded_to_the_coin() {
-        assert_eq!(exact_cash(1650, 1), 1650);
-        assert_eq!(exact_cash(1652, 5), 1650);
-        assert_eq!(exact_cash(1653, 5), 1655);
-        assert_eq!(exact_cash(0, 1), 0);
-    }
 }

@@ -217,3 +217,23 @@ fn the_demo_pays_its_orders_past_new() {
     assert_eq!(book.order(&new.order_ref).unwrap().pay_by, None, "the demo keeps its new order");
     assert!(book.sweep_payment_window().unwrap().is_empty());
 }
+
+#[test]
+fn exact_cash_pays_what_is_left_rounded_to_the_coin_with_no_change() {
+    let mut k = kit();
+    k.book.set_setting("tender_methods", "pix").unwrap();
+    k.book.set_setting("cash_rounding", "5").unwrap();
+    let r = k.sell("LATTE", 1); // 750
+    let pix = Tender::Method { name: "pix".into(), amount_q: Some(1) };
+    let out = k.book.pay(&r, &[pix, Tender::ExactCash], opts()).unwrap();
+    assert_eq!(out.payment_status, PaymentStatus::Paid);
+    assert_eq!((out.amount_due_q, out.change_due_q, out.paid_q), (0, 0, 750));
+    let recorded = payloads(&k, EventKind::PaymentRecorded);
+    let EventPayload::PaymentRecorded(c) = &recorded[1] else { panic!() };
+    // 749 due in cash rounds to 750: the drawer takes 750 and gives nothing back.
+    assert_eq!((c.amount_q, c.tendered_q, c.change_q), (749, 750, 0));
+    assert_eq!(k.book.pay(&r, &[Tender::ExactCash], opts()).unwrap_err().code, ErrorCode::AlreadyPaid);
+    let r = k.sell("LATTE", 1);
+    let e = k.book.pay(&r, &[card("4242424242424242", None), Tender::ExactCash], opts()).unwrap_err();
+    assert_eq!(e.code, ErrorCode::Overpayment, "nothing is left for the cash: {e}");
+}

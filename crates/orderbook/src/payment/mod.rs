@@ -26,7 +26,7 @@ use crate::error::Result;
 
 pub use gateway::{card_digits, decline_message, GatewayAnswer, PaymentBackend, TestGateway, TEST_DECLINES};
 pub use refund::{RefundBy, RefundLineView, RefundOutcome, RefundRequest, RefundTenderView, RefundView};
-pub use tender::{cash_split, CashSplit, Declined, PayOptions, PayOutcome, Tender};
+pub use tender::{cash_due, cash_split, CashSplit, Declined, PayOptions, PayOutcome, Tender};
 
 pub(crate) use refund::refunds_of;
 

@@ -31,6 +31,9 @@ use crate::{bounds, channel, db, outbox, shift, staff, Book};
 pub enum Tender {
     /// Cash handed over, in minor units; more than is due is change.
     Cash { tendered_q: i64 },
+    /// Cash for exactly what is due when its turn comes, rounded to the smallest coin as cash
+    /// is ([`cash_due`]): no change.
+    ExactCash,
     /// A card taken through the book's payment backend (the number goes to the backend only).
     Card { number: String, amount_q: Option<i64> },
     /// A card taken on an external terminal: its reference and the card's last four digits.
@@ -96,16 +99,10 @@ pub struct CashSplit {
 /// remainder with the difference as rounding and no change. Less pays itself, unrounded.
 /// `tendered = amount + rounding + change` always. `None` on overflow or non-positive input.
 pub fn cash_split(remaining_q: i64, tendered_q: i64, coin_q: i64) -> Option<CashSplit> {
-    if remaining_q <= 0 || tendered_q <= 0 {
+    if tendered_q <= 0 {
         return None;
     }
-    let mut cash_due = remaining_q;
-    if coin_q > 1 {
-        let rounded = mul_div_half_up(remaining_q, 1, coin_q)?.checked_mul(coin_q)?;
-        if (rounded - remaining_q).abs() < remaining_q {
-            cash_due = rounded;
-        }
-    }
+    let cash_due = cash_due(remaining_q, coin_q)?;
     Some(if tendered_q >= cash_due {
         CashSplit { amount_q: remaining_q, rounding_q: cash_due - remaining_q, change_q: tendered_q - cash_due }
     } else if tendered_q >= remaining_q {
@@ -113,6 +110,22 @@ pub fn cash_split(remaining_q: i64, tendered_q: i64, coin_q: i64) -> Option<Cash
     } else {
         CashSplit { amount_q: tendered_q, rounding_q: 0, change_q: 0 }
     })
+}
+
+/// What cash pays `remaining_q` exactly when the smallest coin is `coin_q`: `remaining_q`
+/// rounded half-up to the coin (no rounding when `coin_q` ≤ 1, or when rounding would move it
+/// by as much as the amount itself). `None` on overflow or when nothing is due.
+pub fn cash_due(remaining_q: i64, coin_q: i64) -> Option<i64> {
+    if remaining_q <= 0 {
+        return None;
+    }
+    if coin_q > 1 {
+        let rounded = mul_div_half_up(remaining_q, 1, coin_q)?.checked_mul(coin_q)?;
+        if (rounded - remaining_q).abs() < remaining_q {
+            return Some(rounded);
+        }
+    }
+    Some(remaining_q)
 }
 
 /// An order's money, read in the transaction that uses it.
@@ -200,6 +213,14 @@ fn plan(tenders: &[Tender], settings: &Settings, due: i64) -> Result<Vec<Step>> 
                     .ok_or_else(|| bounds::overflow("the cash due"))?;
                 remaining -= split.amount_q;
                 Step::Cash { tendered_q: *tendered_q }
+            }
+            Tender::ExactCash => {
+                if remaining <= 0 {
+                    return err(ErrorCode::Overpayment, "nothing is left to pay in cash: the tenders before it cover the order");
+                }
+                let tendered_q = cash_due(remaining, settings.cash_rounding_q).ok_or_else(|| bounds::overflow("the cash due"))?;
+                remaining = 0;
+                Step::Cash { tendered_q }
             }
             Tender::Card { number, amount_q } => {
                 let digits = card_digits(number)?;
