@@ -17,6 +17,7 @@ pub mod logging;
 pub mod state;
 pub mod sync_task;
 pub mod transport;
+pub mod window;
 
 #[cfg(test)]
 mod tests;
@@ -76,6 +77,7 @@ pub fn setup<R: Runtime>(app: &tauri::AppHandle<R>) -> Result<(), Box<dyn std::e
     let (path, shared) = (state.book_path.clone(), state.sync.clone());
     app.manage(state);
     tauri::async_runtime::spawn(sync_task::run(app.clone(), path, shared));
+    window::fit_main_window(app);
     Ok(())
 }
 
